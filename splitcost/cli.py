@@ -1,0 +1,311 @@
+"""The ``splitcost`` command: parses options, calls the API, renders. No logic of its own.
+
+torch is imported only by the commands that trace a network, so ``--help``, ``devices`` and
+``links`` answer at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+try:  # typer >= 0.20 vendors click; its errors derive from TyperException
+    from typer.exceptions import TyperException as UsageProblem
+except ImportError:  # pragma: no cover - older typer on click
+    from click import ClickException as UsageProblem  # type: ignore[no-redef,import-not-found,unused-ignore]
+
+from splitcost.errors import InputError
+from splitcost.render import FORMATS
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Where should a neural network run? Memory, payload and latency of running it on an "
+    "edge device (LoC, MTL-Local), on a server (RoC), or split between them (MTL-Split, any cut).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# --- shared options ------------------------------------------------------------------------------
+
+Backbone = Annotated[
+    str,
+    typer.Option(
+        "--backbone",
+        "-b",
+        help="vgg, mobilenet, efficientnet (the paper's), any torchvision classifier "
+        "(resnet50, vit_b_16, ...), or package.module:factory for your own model. "
+        "A factory is imported and called: it runs your code.",
+    ),
+]
+InputShape = Annotated[
+    str,
+    typer.Option("--input", "-i", help="One sample's shape, batch excluded: 3x224x224; "
+                 "1x128:int64 for token ids."),
+]
+Batch = Annotated[int, typer.Option("--batch", help="Batch size of one inference.")]
+Whole = Annotated[
+    bool,
+    typer.Option("--whole", help="Profile the whole classifier instead of its backbone "
+                 "(compare its MACs with torchvision's metadata)."),
+]
+Precision = Annotated[
+    str,
+    typer.Option("--precision", help="Parameters and activations: float32, float16 or "
+                 "bfloat16."),
+]
+Profiles = Annotated[
+    list[Path] | None,
+    typer.Option("--profiles", help="Extra folder of device/link TOML profiles (repeatable); "
+                 "also SPLITCOST_PROFILES."),
+]
+Format = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
+    key = fmt.strip().lower()
+    if key not in allowed:
+        raise InputError(f"--format: expected one of {', '.join(allowed)}, got {fmt!r}")
+    return key
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _print_rich(renderable: Any) -> None:
+    from rich.console import Console
+
+    # Piped or redirected output gets a wide page rather than cells cut at 80 columns.
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console.print(renderable)
+
+
+def _profile(backbone: str, input_shape: str, batch: int, whole: bool, precision: str) -> Any:
+    from splitcost.profile import profile
+    from splitcost.units import parse_dtype, parse_input
+
+    spec = parse_input(input_shape)
+    if batch < 1:
+        raise InputError(f"--batch: expected an integer of at least 1, got {batch}")
+    dtype = parse_dtype(precision)
+    return profile(backbone, spec, batch=batch, whole=whole, dtype=dtype)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+@app.command()
+def report(
+    backbone: Backbone = "efficientnet",
+    tasks: Annotated[
+        str,
+        typer.Option("--tasks", "-t", help="Number of tasks (3: ten classes each) or classes "
+                     "per task (3,2,3 = FACES: age, gender, expression)."),
+    ] = "3",
+    link: Annotated[
+        str,
+        typer.Option("--link", "-l", help="A link profile (see 'splitcost links') or a bare "
+                     "rate: 1gbps, 100 Mbit/s, 12.5MB/s (an ideal link)."),
+    ] = "1gbps",
+    device: Annotated[str, typer.Option("--device", "-d", help="Edge device profile name or "
+                                        "TOML file.")] = "jetson-nano-4gb",
+    server: Annotated[str, typer.Option("--server", "-s", help="Server profile name or TOML "
+                                        "file.")] = "rtx-3090",
+    input_shape: InputShape = "3x224x224",
+    batch: Batch = 1,
+    precision: Precision = "float32",
+    memory_model: Annotated[
+        str, typer.Option("--memory-model", "-m", help="inference (peak live activations) or "
+                          "torchinfo (torchinfo 1.8.0, as the paper).")
+    ] = "inference",
+    payload_dtype: Annotated[
+        str, typer.Option("--payload-dtype", help="How Z_b is sent: float32, float16, "
+                          "bfloat16 or int8.")
+    ] = "float32",
+    payload_compression: Annotated[
+        str | None, typer.Option("--payload-compression", help="Compression ratio of the "
+                                 "payload, e.g. 4.")
+    ] = None,
+    input_dtype: Annotated[
+        str, typer.Option("--input-dtype", help="How RoC sends the input: float32 (paper), "
+                          "uint8 (raw pixels) or jpeg:RATIO.")
+    ] = "float32",
+    images: Annotated[int, typer.Option("--images", help="Price K inferences back to back "
+                                        "(the paper's 100-input example).")] = 1,
+    hidden: Annotated[int, typer.Option("--hidden", help="Hidden width of each head.")] = 256,
+    profiles: Profiles = None,
+    fmt: Format = "table",
+) -> None:
+    """Compare LoC, MTL-Local, RoC and MTL-Split, with a one-line verdict."""
+    from splitcost.heads import parse_tasks
+    from splitcost.payload import input_encoding, payload_encoding
+    from splitcost.profiles import load_device, load_link
+    from splitcost.units import parse_input
+
+    # Every option is checked before the network is traced: bad input fails fast.
+    fmt = _check_format(fmt)
+    parse_input(input_shape)
+    parse_tasks(tasks)
+    payload_encoding(payload_dtype, payload_compression)
+    input_encoding(input_dtype)
+    dirs = profiles or []
+    dev = load_device(device, dirs)
+    srv = load_device(server, dirs)
+    lnk = load_link(link, dirs)
+
+    from splitcost.report import compare
+
+    p = _profile(backbone, input_shape, batch, False, precision)
+    r = compare(p, tasks, device=dev, server=srv, link=lnk, memory_model=memory_model,
+                payload_dtype=payload_dtype, payload_compression=payload_compression,
+                input_dtype=input_dtype, images=images, hidden=hidden)
+    _render_report(r, fmt)
+
+
+def _render_report(r: Any, fmt: str) -> None:
+    from splitcost.render import cells
+
+    if fmt == "json":
+        from splitcost.render.jsonout import dumps
+
+        _emit(dumps(r.to_dict()))
+    elif fmt == "csv":
+        from splitcost.render.csvout import REPORT_COLUMNS, rows_to_csv
+
+        _emit(rows_to_csv(REPORT_COLUMNS, [s.to_dict() for s in r.scenarios]))
+    elif fmt == "markdown":
+        from splitcost.render.markdown import render
+
+        _emit(render(cells.report_grid(r), r.verdict))
+    else:
+        from splitcost.render.table import render as render_table
+
+        _print_rich(render_table(cells.report_grid(r), r.verdict))
+
+
+@app.command("profile")
+def profile_cmd(
+    backbone: Backbone = "efficientnet",
+    input_shape: InputShape = "3x224x224",
+    batch: Batch = 1,
+    whole: Whole = False,
+    precision: Precision = "float32",
+    depth: Annotated[int, typer.Option("--depth", help="Module depth shown in the table.")] = 1,
+    fmt: Format = "table",
+) -> None:
+    """Per-module table: output shape, parameters, MACs, payload if cut there; memory models."""
+    fmt = _check_format(fmt)
+    if depth < 1:
+        raise InputError(f"--depth: expected an integer of at least 1, got {depth}")
+    p = _profile(backbone, input_shape, batch, whole, precision)
+    from splitcost.render import cells
+
+    if fmt == "json":
+        from splitcost.render.jsonout import dumps
+
+        _emit(dumps(p.to_dict()))
+    elif fmt == "csv":
+        from splitcost.render.csvout import MODULE_COLUMNS, rows_to_csv
+
+        _emit(rows_to_csv(MODULE_COLUMNS, [m.to_dict() for m in p.modules]))
+    elif fmt == "markdown":
+        from splitcost.render.markdown import render
+
+        _emit(render(cells.profile_grid(p, depth)))
+    else:
+        from splitcost.render.table import render as render_table
+
+        _print_rich(render_table(cells.profile_grid(p, depth)))
+
+
+@app.command()
+def devices(profiles: Profiles = None, fmt: Format = "table") -> None:
+    """The device profiles: memory, usable memory, runtime overhead, peaks, sources."""
+    from splitcost.profiles import device_names, load_device
+
+    fmt = _check_format(fmt, ("table", "json", "markdown"))
+    dirs = profiles or []
+    items = [load_device(n, dirs) for n in device_names(dirs)]
+    _render_list(fmt, items, "devices")
+
+
+@app.command()
+def links(profiles: Profiles = None, fmt: Format = "table") -> None:
+    """The link profiles: uplink rate, protocol efficiency, RTT, sources."""
+    from splitcost.profiles import link_names, load_link
+
+    fmt = _check_format(fmt, ("table", "json", "markdown"))
+    dirs = profiles or []
+    items = [load_link(n, dirs) for n in link_names(dirs)]
+    _render_list(fmt, items, "links")
+
+
+def _render_list(fmt: str, items: list[Any], kind: str) -> None:
+    from splitcost.render import cells
+
+    grid = cells.devices_grid(items) if kind == "devices" else cells.links_grid(items)
+    if fmt == "json":
+        from splitcost.render.jsonout import dumps
+
+        _emit(dumps({kind: [i.to_dict() for i in items]}))
+    elif fmt == "markdown":
+        from splitcost.render.markdown import render
+
+        _emit(render(grid))
+    else:
+        from splitcost.render.table import render as render_table
+
+        _print_rich(render_table(grid))
+
+
+@app.command()
+def paper(fmt: Format = "table") -> None:
+    """The paper's Table 4 and Sec. 4.2 beside what splitcost computes, with the reasons."""
+    fmt = _check_format(fmt, ("table", "json", "markdown"))
+    from splitcost.paper import reproduce
+    from splitcost.render import cells
+
+    result = reproduce()
+    if fmt == "json":
+        from splitcost.render.jsonout import dumps
+
+        _emit(dumps(result.to_dict()))
+        return
+    grid = cells.paper_grid(result)
+    if fmt == "markdown":
+        from splitcost.render.markdown import render
+
+        _emit(render(grid, result.summary))
+    else:
+        from splitcost.render.table import render as render_table
+
+        _print_rich(render_table(grid, result.summary))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one line and exit status 2 for any bad input, never a traceback."""
+    try:
+        app(args=argv, prog_name="splitcost", standalone_mode=False)
+    except InputError as e:
+        _fail(str(e))
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        _fail("aborted", 130)
+    except UsageProblem as e:
+        ctx = getattr(e, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _fail(f"{e.format_message()}{where}")
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    sys.stderr.write(f"splitcost: error: {message}\n")
+    sys.exit(code)

@@ -1,0 +1,372 @@
+"""Pricing: a backbone's Profile, its task heads, a device, a server and a link -> scenarios.
+
+Scenarios (DESIGN.md):
+
+* ``LoC``: N single-task networks (backbone + one head each) on the edge device;
+* ``MTL-Local``: the multi-task network (one backbone, N heads) on the edge device;
+* ``RoC``: the input crosses the link, the multi-task network runs on the server;
+* ``MTL-Split``: the backbone on the edge, ``Z_b`` crosses the link, the N heads on the server.
+
+Every number carries its breakdown: memory by part under a named memory model, latency as edge
+compute + transfer + server compute. Pure functions: no I/O, no printing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from splitcost.latency import (
+    NO_TRANSFER,
+    PRECISION_OF_DTYPE,
+    OpWork,
+    Transfer,
+    compute_time,
+    transfer,
+)
+from splitcost.payload import Encoding
+from splitcost.profile import Profile
+from splitcost.profiles import Device, Link
+
+SCENARIOS = ("LoC", "MTL-Local", "RoC", "MTL-Split")
+FLOAT32 = Encoding("float32", 4)
+
+
+@dataclass(frozen=True)
+class MemoryBreakdown:
+    """Memory one side needs, by part, under one memory model. Bytes."""
+
+    model: str
+    processes: int
+    runtime_overhead_bytes: int
+    params_bytes: int
+    buffers_bytes: int
+    activations_bytes: int  # inference: peak live activations; torchinfo: input + fwd/bwd
+    total_bytes: int
+    formula: str  # how the parts were combined, in words
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One limit a scenario must respect."""
+
+    name: str  # "edge memory", "server memory"
+    needed: float
+    available: float
+    unit: str  # "B" or "s"
+
+    @property
+    def ok(self) -> bool:
+        return self.needed <= self.available
+
+    @property
+    def margin(self) -> float:
+        return self.available - self.needed
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(ok=self.ok, margin=self.margin)
+        return d
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One deployment, priced. Times are per inference (one batch); bytes are ints."""
+
+    name: str
+    description: str
+    feasible: bool
+    binding: str  # the violated or tightest constraint
+    constraints: tuple[Constraint, ...]
+    edge_memory: MemoryBreakdown | None
+    server_memory: MemoryBreakdown | None
+    payload_bytes: int
+    payload_encoding: str
+    payload_tensors: tuple[tuple[tuple[int, ...], str], ...]
+    transfer: Transfer
+    edge_macs: int
+    server_macs: int
+    edge_s: float
+    server_s: float
+    images: int = 1
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def transfer_s(self) -> float:
+        return self.transfer.total_s
+
+    @property
+    def total_s(self) -> float:
+        return self.edge_s + self.transfer_s + self.server_s
+
+    @property
+    def edge_memory_bytes(self) -> int:
+        return self.edge_memory.total_bytes if self.edge_memory else 0
+
+    @property
+    def server_memory_bytes(self) -> int:
+        return self.server_memory.total_bytes if self.server_memory else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "feasible": self.feasible,
+            "binding": self.binding,
+            "constraints": [c.to_dict() for c in self.constraints],
+            "memory_model": (self.edge_memory or self.server_memory or _NONE).model,
+            "edge_memory_bytes": self.edge_memory_bytes,
+            "server_memory_bytes": self.server_memory_bytes,
+            "edge_memory": self.edge_memory.to_dict() if self.edge_memory else None,
+            "server_memory": self.server_memory.to_dict() if self.server_memory else None,
+            "payload_bytes": self.payload_bytes,
+            "payload_encoding": self.payload_encoding,
+            "payload_tensors": [
+                {"shape": list(s), "dtype": d} for s, d in self.payload_tensors
+            ],
+            "result_bytes": self.transfer.result_bytes,
+            "edge_macs": self.edge_macs,
+            "server_macs": self.server_macs,
+            "edge_s": self.edge_s,
+            "transfer_s": self.transfer_s,
+            "server_s": self.server_s,
+            "total_s": self.total_s,
+            "transfer": self.transfer.to_dict(),
+            "images": self.images,
+            "images_total_s": self.images * self.total_s,
+            "notes": list(self.notes),
+        }
+
+
+_NONE = MemoryBreakdown("none", 0, 0, 0, 0, 0, 0, "")
+
+
+def op_work(p: Profile, start: int = 0, end: int | None = None) -> list[OpWork]:
+    """The roofline inputs of operators ``[start, end)`` of a profile's trace."""
+    ops = p.trace.ops[start:end]
+    return [
+        OpWork(
+            op.cost.op_class,
+            op.cost.flops,
+            sum(m.nbytes for m in op.inputs) + sum(m.nbytes for m in op.outputs),
+        )
+        for op in ops
+    ]
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Everything a scenario is priced with."""
+
+    backbone: Profile
+    heads: tuple[Profile, ...]
+    device: Device
+    server: Device
+    link: Link
+    memory_model: str = "inference"
+    payload: Encoding = FLOAT32
+    input: Encoding = FLOAT32
+    images: int = 1
+
+    @property
+    def precision(self) -> str:
+        return PRECISION_OF_DTYPE.get(self.backbone.dtype, "fp32")
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+
+def _state(p: Profile) -> tuple[int, int]:
+    inf = p.memory.inference
+    return inf.params_bytes, inf.buffers_bytes
+
+
+def _heads_stage_peak(heads: Sequence[Profile]) -> int:
+    """Peak live activations while the heads run one after another on a received Z_b.
+
+    Each head's own peak includes its input (the flattened Z_b); the outputs of the heads
+    already run stay alive until the network returns.
+    """
+    best, done = 0, 0
+    for h in heads:
+        best = max(best, h.memory.inference.peak_activation_bytes + done)
+        done += h.zb_bytes
+    return best
+
+
+def _network_peak(bb: Profile, heads: Sequence[Profile]) -> int:
+    """Backbone then heads in one forward: the caller still holds the input during the heads."""
+    return max(bb.memory.inference.peak_activation_bytes, bb.input_bytes + _heads_stage_peak(heads))
+
+
+def _inference(device: Device, parts: Sequence[Profile], peak: int, formula: str,
+               processes: int = 1) -> MemoryBreakdown:
+    params = sum(_state(p)[0] for p in parts)
+    buffers = sum(_state(p)[1] for p in parts)
+    overhead = device.runtime_overhead * processes
+    return MemoryBreakdown(
+        "inference", processes, overhead, params, buffers, peak,
+        overhead + params + buffers + peak, formula,
+    )
+
+
+def _torchinfo(bb: Profile | None, heads: Sequence[Profile], copies: int, formula: str
+               ) -> MemoryBreakdown:
+    """torchinfo's totals for ``copies`` networks made of ``bb`` (optional) and ``heads``.
+
+    A head fed by the backbone adds its forward/backward and parameter bytes; heads without a
+    backbone (the server of MTL-Split) take Z_b as their input, counted once.
+    """
+    params = sum(h.memory.torchinfo.params_bytes for h in heads)
+    activations = sum(h.memory.torchinfo.forward_backward_bytes for h in heads)
+    if bb is not None:
+        t = bb.memory.torchinfo
+        params += t.params_bytes * copies
+        activations += (t.input_bytes + t.forward_backward_bytes) * copies
+    elif heads:
+        activations += heads[0].memory.torchinfo.input_bytes
+    return MemoryBreakdown("torchinfo", 1, 0, params, 0, activations, params + activations,
+                           formula)
+
+
+def _memory(model: str, device: Device, bb: Profile | None, heads: Sequence[Profile],
+            copies: int, peak: int, formula: str) -> MemoryBreakdown:
+    if model == "torchinfo":
+        return _torchinfo(bb, heads, copies, formula)
+    parts = ([bb] * copies if bb is not None else []) + list(heads)
+    return _inference(device, parts, peak, formula)
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+
+def _constraints(edge: MemoryBreakdown | None, server: MemoryBreakdown | None, pr: Pricing
+                 ) -> tuple[Constraint, ...]:
+    out = []
+    if edge is not None:
+        out.append(Constraint("edge memory", edge.total_bytes, pr.device.memory_usable, "B"))
+    if server is not None:
+        out.append(Constraint("server memory", server.total_bytes, pr.server.memory_usable, "B"))
+    return tuple(out)
+
+
+def binding_constraint(constraints: Sequence[Constraint]) -> str:
+    """The violated constraint with the largest overshoot, else the tightest one."""
+    if not constraints:
+        return "none"
+    worst = min(constraints, key=lambda c: c.margin / c.available if c.available else 0.0)
+    return worst.name
+
+
+def _scenario(name: str, description: str, pr: Pricing, edge: MemoryBreakdown | None,
+              server: MemoryBreakdown | None, payload: int, encoding: str,
+              tensors: tuple[tuple[tuple[int, ...], str], ...], xfer: Transfer,
+              edge_macs: int, server_macs: int, edge_s: float, server_s: float,
+              notes: tuple[str, ...] = ()) -> Scenario:
+    constraints = _constraints(edge, server, pr)
+    return Scenario(
+        name=name,
+        description=description,
+        feasible=all(c.ok for c in constraints),
+        binding=binding_constraint(constraints),
+        constraints=constraints,
+        edge_memory=edge,
+        server_memory=server,
+        payload_bytes=payload,
+        payload_encoding=encoding,
+        payload_tensors=tensors,
+        transfer=xfer,
+        edge_macs=edge_macs,
+        server_macs=server_macs,
+        edge_s=edge_s,
+        server_s=server_s,
+        images=pr.images,
+        notes=notes,
+    )
+
+
+def _results_bytes(heads: Sequence[Profile]) -> int:
+    return sum(h.zb_bytes for h in heads)
+
+
+def _times(device: Device, pr: Pricing, bb_copies: int, heads: Sequence[Profile]) -> float:
+    t = compute_time(op_work(pr.backbone), device, pr.precision) * bb_copies
+    return t + sum(compute_time(op_work(h), device, pr.precision) for h in heads)
+
+
+def loc(pr: Pricing) -> Scenario:
+    bb, heads, n = pr.backbone, pr.heads, len(pr.heads)
+    peak = max(_network_peak(bb, [h]) for h in heads)
+    edge = _memory(
+        pr.memory_model, pr.device, bb, heads, n, peak,
+        f"{n} single-task networks in one process, run one after another: "
+        f"{n} x (backbone + head) weights + the largest activation peak",
+    )
+    return _scenario(
+        "LoC", f"{n} single-task networks (backbone + 1 head each) on {pr.device.name}", pr,
+        edge, None, 0, "", (), NO_TRANSFER, bb.macs * n + sum(h.macs for h in heads), 0,
+        _times(pr.device, pr, n, heads), 0.0,
+    )
+
+
+def mtl_local(pr: Pricing) -> Scenario:
+    bb, heads, n = pr.backbone, pr.heads, len(pr.heads)
+    edge = _memory(
+        pr.memory_model, pr.device, bb, heads, 1, _network_peak(bb, heads),
+        f"one backbone + {n} heads: weights + activation peak of one multi-task forward",
+    )
+    return _scenario(
+        "MTL-Local", f"the multi-task network (1 backbone, {n} heads) on {pr.device.name}", pr,
+        edge, None, 0, "", (), NO_TRANSFER, bb.macs + sum(h.macs for h in heads), 0,
+        _times(pr.device, pr, 1, heads), 0.0,
+    )
+
+
+def roc(pr: Pricing) -> Scenario:
+    bb, heads, n = pr.backbone, pr.heads, len(pr.heads)
+    server = _memory(
+        pr.memory_model, pr.server, bb, heads, 1, _network_peak(bb, heads),
+        f"one backbone + {n} heads on the server: weights + activation peak",
+    )
+    numel = sum(m.numel for m in bb.trace.inputs)
+    payload = pr.input.encoded_bytes(numel, len(bb.trace.inputs))
+    tensors = tuple((m.shape, pr.input.label) for m in bb.trace.inputs)
+    return _scenario(
+        "RoC", f"input sent as {pr.input.label}; the multi-task network on {pr.server.name}", pr,
+        None, server, payload, pr.input.label, tensors,
+        transfer(payload, _results_bytes(heads), pr.link), 0,
+        bb.macs + sum(h.macs for h in heads), 0.0, _times(pr.server, pr, 1, heads),
+    )
+
+
+def mtl_split(pr: Pricing) -> Scenario:
+    bb, heads, n = pr.backbone, pr.heads, len(pr.heads)
+    edge = _memory(
+        pr.memory_model, pr.device, bb, [], 1, bb.memory.inference.peak_activation_bytes,
+        "the backbone: weights + activation peak (the input and Z_b included)",
+    )
+    server = _memory(
+        pr.memory_model, pr.server, None, heads, 0, _heads_stage_peak(heads),
+        f"{n} heads: weights + activation peak on the received Z_b",
+    )
+    numel = sum(m.numel for m in bb.trace.outputs)
+    payload = pr.payload.encoded_bytes(numel, len(bb.trace.outputs))
+    tensors = tuple(((m.numel,), pr.payload.label) for m in bb.trace.outputs)
+    return _scenario(
+        "MTL-Split",
+        f"backbone on {pr.device.name}, Z_b sent as {pr.payload.label}, {n} heads on "
+        f"{pr.server.name}",
+        pr, edge, server, payload, pr.payload.label, tensors,
+        transfer(payload, _results_bytes(heads), pr.link), bb.macs,
+        sum(h.macs for h in heads), _times(pr.device, pr, 1, []),
+        sum(compute_time(op_work(h), pr.server, pr.precision) for h in heads),
+    )
+
+
+def price(pr: Pricing) -> tuple[Scenario, ...]:
+    """The four scenarios of the paper, in its order."""
+    return (loc(pr), mtl_local(pr), roc(pr), mtl_split(pr))

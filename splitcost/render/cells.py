@@ -1,0 +1,244 @@
+"""Formatted cells shared by the rich table and the Markdown renderers.
+
+One place decides how each figure is written (units explicit: MB = 10^6 bytes, rates in bit/s),
+so that the terminal table and the Markdown table always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from splitcost.units import (
+    format_bytes,
+    format_count,
+    format_rate,
+    format_seconds,
+    format_shape,
+)
+
+if TYPE_CHECKING:
+    from splitcost.cost import Scenario
+    from splitcost.paper import PaperResult
+    from splitcost.profile import Profile
+    from splitcost.profiles import Device, Link
+    from splitcost.report import Report
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A titled table of strings, with lines of context before and notes after."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    context: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    right: tuple[int, ...] = ()  # columns aligned right (numbers)
+    keep: tuple[int, ...] = (0,)  # columns never wrapped (names)
+    dim_rows: tuple[int, ...] = ()  # rows shown dimmed (infeasible)
+    bold_rows: tuple[int, ...] = ()  # rows shown bold (recommended)
+
+
+def link_line(link: Link) -> str:
+    if link.ideal:
+        return f"{link.name} = {format_rate(link.bandwidth_bps)}, ideal (efficiency 1, RTT 0)"
+    return (f"{link.name}: {format_rate(link.bandwidth_bps)} uplink x efficiency "
+            f"{link.efficiency:g}, RTT {format_seconds(link.rtt_s)}")
+
+
+def device_line(role: str, d: Device) -> str:
+    return (f"{role}: {d.name} ({d.title}): {format_bytes(d.memory_usable)} usable of "
+            f"{format_bytes(d.memory_total)}, runtime {format_bytes(d.runtime_overhead)} per "
+            f"process")
+
+
+def _memory_cell(s: Scenario, side: str) -> str:
+    mem = s.edge_memory if side == "edge" else s.server_memory
+    if mem is None:
+        return "-"
+    for c in s.constraints:
+        if c.name.startswith(side):
+            pct = 100 * c.needed / c.available
+            return f"{format_bytes(mem.total_bytes)} ({pct:.0f}%)"
+    return format_bytes(mem.total_bytes)
+
+
+def _fits_cell(s: Scenario) -> str:
+    if s.feasible:
+        return "yes"
+    return f"no ({s.binding.split()[0]})"
+
+
+def report_grid(r: Report) -> Grid:
+    from splitcost.memory import MEMORY_MODEL_SENTENCES
+
+    bb = r.backbone
+    k = r.images
+    scale = f" for {k} inferences" if k > 1 else " per inference"
+    rows = []
+    for s in r.scenarios:
+        rows.append(
+            (
+                s.name,
+                _fits_cell(s),
+                _memory_cell(s, "edge"),
+                _memory_cell(s, "server"),
+                format_bytes(s.payload_bytes) if s.payload_bytes else "-",
+                format_seconds(s.edge_s * k),
+                format_seconds(s.transfer_s * k),
+                format_seconds(s.server_s * k),
+                format_seconds(s.total_s * k),
+            )
+        )
+    heads = r.heads[0]
+    classes = ",".join(str(t.classes) for t in r.tasks)
+    context = (
+        f"Backbone: {bb.backbone.requested} = {bb.backbone.rule}; {format_count(bb.params)} "
+        f"params, {format_count(bb.macs)} MACs per batch",
+        f"Input: {format_shape(bb.input_shape)} {bb.input.dtype} ({format_bytes(bb.input_bytes)}), "
+        f"batch {bb.batch}, precision {bb.dtype}; Z_b {format_shape(bb.zb_shape)} = "
+        f"{format_bytes(bb.zb_bytes)} flattened",
+        f"Tasks: {len(r.tasks)} (classes {classes}); each head "
+        f"{heads.input.shape[0]}->{r.hidden}->classes, {format_count(heads.params)} params",
+        device_line("Edge", r.device),
+        device_line("Server", r.server),
+        f"Link: {link_line(r.link)}; Z_b sent as {r.payload.label}, RoC input as "
+        f"{r.input.label}",
+        f"Memory model: {MEMORY_MODEL_SENTENCES[r.memory_model]}",
+    )
+    notes = (
+        f"Memory: % of the device's usable memory. Times{scale}: edge compute + transfer "
+        "(RTT + payload up + results back) + server compute; compute from a per-operator "
+        "roofline of the device profile.",
+        "Units: kB/MB/GB = 10^3/10^6/10^9 bytes; link rates in bits per second.",
+    )
+    best = [i for i, s in enumerate(r.scenarios) if s.name == r.best]
+    dim = [i for i, s in enumerate(r.scenarios) if not s.feasible]
+    return Grid(
+        title=f"splitcost report: {bb.backbone.requested}, {len(r.tasks)} tasks, "
+        f"{r.device.name} -> {r.link.name} -> {r.server.name}",
+        columns=("Scenario", "Fits", "Edge memory", "Server memory", "Payload", "Edge",
+                 "Transfer", "Server", "Total"),
+        rows=tuple(rows),
+        context=context,
+        notes=notes,
+        right=(2, 3, 4, 5, 6, 7, 8),
+        dim_rows=tuple(dim),
+        bold_rows=tuple(best),
+    )
+
+
+def profile_grid(p: Profile, depth: int = 1) -> Grid:
+    rows = []
+    for m in p.modules:
+        if m.depth > depth:
+            continue
+        rows.append(
+            (
+                "  " * (m.depth - 1) + m.path,
+                m.type,
+                format_shape(m.output_shape) if m.output_shape is not None else "-",
+                format_count(m.params) if m.params else "-",
+                format_count(m.macs) if m.macs else "-",
+                format_bytes(m.payload_bytes),
+            )
+        )
+    t = p.memory.torchinfo
+    inf = p.memory.inference
+    context = (
+        f"Backbone: {p.backbone.requested} = {p.backbone.rule}; built on {p.built}",
+        f"Input: {format_shape(p.input_shape)} {p.input.dtype} ({format_bytes(p.input_bytes)}), "
+        f"batch {p.batch}, precision {p.dtype}",
+    )
+    notes: tuple[str, ...] = (
+        f"Totals: {p.params:,} params ({format_bytes(p.param_bytes)}), buffers "
+        f"{format_bytes(p.buffer_bytes)}; {p.macs:,} MACs = {p.flops:,} FLOPs (2 x MACs), "
+        f"+ {format_count(p.vector_flops)} vector FLOPs (pointwise, norms, pooling)",
+        f"Z_b (output): {format_shape(p.zb_shape)} {p.zb_dtype} = {p.zb_bytes:,} bytes flattened",
+        f"Memory, inference: {format_bytes(inf.total_bytes)} = peak live activations "
+        f"{format_bytes(inf.peak_activation_bytes)} (at {inf.peak_module or 'the input'}) + "
+        f"params {format_bytes(inf.params_bytes)} + buffers {format_bytes(inf.buffers_bytes)}",
+        f"Memory, torchinfo 1.8.0: {t.total_bytes / 1e6:,.2f} MB = input "
+        f"{t.input_bytes / 1e6:,.2f} + forward/backward pass {t.forward_backward_bytes / 1e6:,.2f}"
+        f" + params {t.params_bytes / 1e6:,.2f} MB (a training heuristic: 2 x outputs of leaf "
+        "layers with parameters)",
+        "Payload: bytes crossing a cut right after the module (every storage produced before "
+        "and read after it). Units: kB/MB/GB = 10^3/10^6/10^9 bytes; counts include the batch.",
+    )
+    if p.fallback_ops:
+        notes += (f"Ran on CPU tensors (no meta kernel): {', '.join(p.fallback_ops)}",)
+    if p.unsupported_ops:
+        notes += (f"Operators without a FLOP formula (counted as memory traffic only): "
+                  f"{', '.join(p.unsupported_ops)}",)
+    return Grid(
+        title=f"splitcost profile: {p.backbone.requested}",
+        columns=("Module", "Type", "Output shape", "Params", "MACs", "Payload if cut after"),
+        rows=tuple(rows),
+        context=context,
+        notes=notes,
+        right=(3, 4, 5),
+    )
+
+
+def devices_grid(devices: list[Device]) -> Grid:
+    rows = tuple(
+        (
+            d.name,
+            d.role,
+            format_bytes(d.memory_total),
+            format_bytes(d.memory_usable),
+            format_bytes(d.runtime_overhead),
+            " / ".join(f"{k} {format_count(v)}FLOP/s" for k, v in d.peak_flops.items()),
+            f"{format_bytes(d.memory_bandwidth)}/s",
+            d.summary,
+        )
+        for d in devices
+    )
+    return Grid(
+        title="Devices",
+        columns=("Name", "Role", "Memory", "Usable", "Runtime/process", "Peak", "Bandwidth",
+                 "Summary"),
+        rows=rows,
+        notes=("Every figure's source is in the profile file ([sources]); "
+               "'splitcost devices --format json' lists them.",),
+        right=(2, 3, 4),
+    )
+
+
+def links_grid(links: list[Link]) -> Grid:
+    rows = tuple(
+        (
+            lk.name,
+            format_rate(lk.bandwidth_bps),
+            f"{lk.efficiency:g}",
+            format_rate(lk.goodput_bps),
+            format_seconds(lk.rtt_s),
+            lk.summary,
+        )
+        for lk in links
+    )
+    return Grid(
+        title="Links",
+        columns=("Name", "Uplink", "Efficiency", "Goodput", "RTT", "Summary"),
+        rows=rows,
+        notes=("A bare rate such as --link 1gbps is an ideal link: efficiency 1, RTT 0.",),
+        right=(1, 2, 3, 4),
+    )
+
+
+def paper_grid(result: PaperResult) -> Grid:
+    rows = tuple(
+        (r.section, r.quantity, r.model, r.paper, r.splitcost, r.status, r.note)
+        for r in result.rows
+    )
+    return Grid(
+        title="The MTL-Split paper (DAC 2024), Table 4 and Sec. 4.2, beside splitcost",
+        columns=("Where", "Quantity", "Backbone", "Paper", "splitcost", "Status", "Why"),
+        rows=rows,
+        context=(f"Configuration: {result.config}",),
+        notes=("Status: exact = same digits; reproduced = same quantity measured; paper's "
+               "arithmetic = follows from the paper's printed figures; not reproduced = no "
+               "reading of the setup gives the printed value.",),
+        keep=(0, 1, 2, 3),
+    )

@@ -1,0 +1,44 @@
+"""CSV: one row per scenario, cut or module, base units in the column names."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+
+def rows_to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(row.get(k)) for k in columns})
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return "x".join(str(v) for v in value)
+    return value
+
+
+REPORT_COLUMNS = (
+    "name",
+    "feasible",
+    "binding",
+    "memory_model",
+    "edge_memory_bytes",
+    "server_memory_bytes",
+    "payload_bytes",
+    "edge_s",
+    "transfer_s",
+    "server_s",
+    "total_s",
+    "images",
+    "images_total_s",
+)
+
+MODULE_COLUMNS = ("path", "type", "depth", "output_shape", "params", "macs", "flops",
+                  "payload_bytes")

@@ -1,0 +1,218 @@
+"""``compare()``: a Profile, tasks, devices and a link -> a Report of the priced scenarios."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from splitcost.cost import SCENARIOS, Pricing, Scenario, price
+from splitcost.errors import InputError
+from splitcost.heads import DEFAULT_HIDDEN, Task, build_head, parse_tasks
+from splitcost.memory import MEMORY_MODEL_SENTENCES, MEMORY_MODELS
+from splitcost.payload import Encoding, input_encoding, payload_encoding
+from splitcost.profile import Profile, profile_module
+from splitcost.profiles import Device, Link, load_device, load_link
+from splitcost.units import InputSpec, format_bytes, format_seconds
+from splitcost.zoo import BackboneInfo
+
+DEFAULT_DEVICE = "jetson-nano-4gb"
+DEFAULT_SERVER = "rtx-3090"
+
+
+@dataclass(frozen=True)
+class Report:
+    """The comparison of the scenarios for one backbone, task set, device, server and link."""
+
+    backbone: Profile
+    tasks: tuple[Task, ...]
+    heads: tuple[Profile, ...]
+    device: Device
+    server: Device
+    link: Link
+    memory_model: str
+    payload: Encoding
+    input: Encoding
+    images: int
+    hidden: int
+    scenarios: tuple[Scenario, ...]
+    best: str | None
+    verdict: str
+
+    def scenario(self, name: str) -> Scenario:
+        for s in self.scenarios:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        bb = self.backbone
+        return {
+            "backbone": {
+                "name": bb.name,
+                "rule": bb.backbone.rule,
+                "input_shape": list(bb.input_shape),
+                "batch": bb.batch,
+                "dtype": bb.dtype,
+                "params": bb.params,
+                "param_bytes": bb.param_bytes,
+                "macs": bb.macs,
+                "flops": bb.flops,
+                "zb_shape": list(bb.zb_shape),
+                "zb_bytes": bb.zb_bytes,
+                "input_bytes": bb.input_bytes,
+            },
+            "tasks": [
+                {
+                    "classes": t.classes,
+                    "hidden": self.hidden,
+                    "params": h.params,
+                    "param_bytes": h.param_bytes,
+                    "macs": h.macs,
+                    "flops": h.flops,
+                }
+                for t, h in zip(self.tasks, self.heads, strict=True)
+            ],
+            "device": _device_dict(self.device),
+            "server": _device_dict(self.server),
+            "link": {
+                "name": self.link.name,
+                "title": self.link.title,
+                "bandwidth_bps": self.link.bandwidth_bps,
+                "rtt_s": self.link.rtt_s,
+                "efficiency": self.link.efficiency,
+                "ideal": self.link.ideal,
+            },
+            "memory_model": self.memory_model,
+            "memory_model_meaning": MEMORY_MODEL_SENTENCES[self.memory_model],
+            "precision": bb.dtype,
+            "payload_encoding": self.payload.label,
+            "input_encoding": self.input.label,
+            "images": self.images,
+            "scenarios": [s.to_dict() for s in self.scenarios],
+            "best": self.best,
+            "verdict": self.verdict,
+        }
+
+
+def _device_dict(d: Device) -> dict[str, Any]:
+    return {
+        "name": d.name,
+        "title": d.title,
+        "role": d.role,
+        "memory_total_bytes": d.memory_total,
+        "memory_usable_bytes": d.memory_usable,
+        "runtime_overhead_bytes": d.runtime_overhead,
+        "peak_flops": dict(d.peak_flops),
+        "memory_bandwidth_bytes_per_s": d.memory_bandwidth,
+    }
+
+
+def head_profiles(bb: Profile, tasks: Sequence[Task], hidden: int = DEFAULT_HIDDEN
+                  ) -> tuple[Profile, ...]:
+    """Trace one head per distinct class count on the flattened Z_b of ``bb``."""
+    features = sum(m.numel for m in bb.trace.outputs) // bb.batch
+    traced: dict[int, Profile] = {}
+    for t in tasks:
+        if t.classes in traced:
+            continue
+        with torch.device("meta"):
+            head = build_head(features, t.classes, hidden)
+        name = f"head({features}->{hidden}->{t.classes})"
+        info = BackboneInfo(name, name, "module", "task head as in the paper's code", True)
+        traced[t.classes] = profile_module(
+            head, InputSpec((features,)), batch=bb.batch, dtype=bb.dtype, info=info,
+            built="meta",
+        )
+    return tuple(traced[t.classes] for t in tasks)
+
+
+def compare(
+    backbone: Profile,
+    tasks: int | str | list[int] = 3,
+    *,
+    device: str | Device = DEFAULT_DEVICE,
+    server: str | Device = DEFAULT_SERVER,
+    link: str | Link = "1gbps",
+    memory_model: str = "inference",
+    payload_dtype: str = "float32",
+    payload_compression: float | str | None = None,
+    input_dtype: str = "float32",
+    images: int = 1,
+    hidden: int = DEFAULT_HIDDEN,
+    profiles: Sequence[str | os.PathLike[str]] = (),
+) -> Report:
+    """Price LoC, MTL-Local, RoC and MTL-Split for ``backbone`` with ``tasks`` task heads."""
+    if memory_model not in MEMORY_MODELS:
+        raise InputError(f"--memory-model: expected one of {', '.join(MEMORY_MODELS)}, got "
+                         f"{memory_model!r}")
+    if images < 1:
+        raise InputError(f"--images: expected at least 1, got {images}")
+    if hidden < 1:
+        raise InputError(f"--hidden: expected at least 1, got {hidden}")
+    task_list = tuple(parse_tasks(tasks))
+    dev = device if isinstance(device, Device) else load_device(device, profiles)
+    srv = server if isinstance(server, Device) else load_device(server, profiles)
+    lnk = link if isinstance(link, Link) else load_link(link, profiles)
+    heads = head_profiles(backbone, task_list, hidden)
+    pricing = Pricing(
+        backbone=backbone,
+        heads=heads,
+        device=dev,
+        server=srv,
+        link=lnk,
+        memory_model=memory_model,
+        payload=payload_encoding(payload_dtype, payload_compression),
+        input=input_encoding(input_dtype),
+        images=images,
+    )
+    scenarios = price(pricing)
+    best, text = verdict(scenarios, dev, srv)
+    return Report(
+        backbone=backbone,
+        tasks=task_list,
+        heads=heads,
+        device=dev,
+        server=srv,
+        link=lnk,
+        memory_model=memory_model,
+        payload=pricing.payload,
+        input=pricing.input,
+        images=images,
+        hidden=hidden,
+        scenarios=scenarios,
+        best=best,
+        verdict=text,
+    )
+
+
+def verdict(scenarios: Sequence[Scenario], device: Device, server: Device
+            ) -> tuple[str | None, str]:
+    """The fastest scenario that fits, and one line that says why the others lose."""
+    fits = sorted((s for s in scenarios if s.feasible), key=lambda s: s.total_s)
+    misfits = [s for s in scenarios if not s.feasible]
+    why_not = "; ".join(_why_not(s, device, server) for s in misfits)
+    if not fits:
+        return None, f"No scenario fits: {why_not}."
+    best = fits[0]
+    text = f"{best.name} is the fastest scenario that fits: {format_seconds(best.total_s)}"
+    text += " per inference"
+    if len(fits) > 1:
+        runner = fits[1]
+        text += f" ({runner.total_s / best.total_s:.2g}x faster than {runner.name})"
+    if why_not:
+        text += f"; {why_not}"
+    return best.name, text + "."
+
+
+def _why_not(s: Scenario, device: Device, server: Device) -> str:
+    c = next(c for c in s.constraints if not c.ok)
+    where = device if c.name.startswith("edge") else server
+    return (f"{s.name} does not fit {where.name} ({c.name}: needs {format_bytes(c.needed)} of "
+            f"{format_bytes(c.available)} usable)")
+
+
+__all__ = ["SCENARIOS", "Report", "compare", "head_profiles", "verdict"]
