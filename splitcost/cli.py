@@ -86,14 +86,26 @@ def _print_rich(renderable: Any) -> None:
     console.print(renderable)
 
 
+T = TypeVar("T")
+
+
+def _option(option: str, fn: Callable[..., T], *args: Any) -> T:
+    """Call a parser, naming the option in its error."""
+    try:
+        return fn(*args)
+    except InputError as e:
+        text = str(e)
+        raise InputError(text if text.startswith(option) else f"{option}: {text}") from None
+
+
 def _profile(backbone: str, input_shape: str, batch: int, whole: bool, precision: str) -> Any:
-    from splitcost.profile import profile
+    from splitcost.profiling import profile
     from splitcost.units import parse_dtype, parse_input
 
-    spec = parse_input(input_shape)
+    spec = _option("--input", parse_input, input_shape)
     if batch < 1:
         raise InputError(f"--batch: expected an integer of at least 1, got {batch}")
-    dtype = parse_dtype(precision)
+    dtype = _option("--precision", parse_dtype, precision)
     return profile(backbone, spec, batch=batch, whole=whole, dtype=dtype)
 
 
@@ -150,14 +162,14 @@ def report(
 
     # Every option is checked before the network is traced: bad input fails fast.
     fmt = _check_format(fmt)
-    parse_input(input_shape)
-    parse_tasks(tasks)
+    _option("--input", parse_input, input_shape)
+    _option("--tasks", parse_tasks, tasks)
     payload_encoding(payload_dtype, payload_compression)
     input_encoding(input_dtype)
     dirs = profiles or []
-    dev = load_device(device, dirs)
-    srv = load_device(server, dirs)
-    lnk = load_link(link, dirs)
+    dev = _option("--device", load_device, device, dirs)
+    srv = _option("--server", load_device, server, dirs)
+    lnk = _option("--link", load_link, link, dirs)
 
     from splitcost.report import compare
 
@@ -299,6 +311,8 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         _fail("aborted", 130)
     except UsageProblem as e:
+        if not e.format_message().strip():
+            sys.exit(0)  # no arguments: the help was shown
         ctx = getattr(e, "ctx", None)
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         _fail(f"{e.format_message()}{where}")

@@ -26,8 +26,8 @@ from splitcost.latency import (
     transfer,
 )
 from splitcost.payload import Encoding
-from splitcost.profile import Profile
 from splitcost.profiles import Device, Link
+from splitcost.profiling import Profile
 
 SCENARIOS = ("LoC", "MTL-Local", "RoC", "MTL-Split")
 FLOAT32 = Encoding("float32", 4)

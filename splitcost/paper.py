@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from splitcost.profile import Profile, profile
+from splitcost.profiling import Profile, profile
 from splitcost.units import format_bytes, format_seconds
 
 PAPER_BATCH = 32

@@ -239,7 +239,7 @@ def load_link(text: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Link:
         if near:
             return _parse_link(files[near[0]])
         if text.strip() and text.strip()[0].isdigit():
-            raise InputError(f"{rate_error}") from None
+            raise InputError(f"{rate_error}, or a link name (see 'splitcost links')") from None
         raise unknown_name(
             "link", text, files, "or give a rate such as '1gbps', '100 Mbit/s' or '12.5MB/s'"
         ) from None

@@ -14,8 +14,8 @@ from splitcost.errors import InputError
 from splitcost.heads import DEFAULT_HIDDEN, Task, build_head, parse_tasks
 from splitcost.memory import MEMORY_MODEL_SENTENCES, MEMORY_MODELS
 from splitcost.payload import Encoding, input_encoding, payload_encoding
-from splitcost.profile import Profile, profile_module
 from splitcost.profiles import Device, Link, load_device, load_link
+from splitcost.profiling import Profile, profile_module
 from splitcost.units import InputSpec, format_bytes, format_seconds
 from splitcost.zoo import BackboneInfo
 

@@ -20,8 +20,8 @@ from splitcost.units import (
 if TYPE_CHECKING:
     from splitcost.cost import Scenario
     from splitcost.paper import PaperResult
-    from splitcost.profile import Profile
     from splitcost.profiles import Device, Link
+    from splitcost.profiling import Profile
     from splitcost.report import Report
 
 

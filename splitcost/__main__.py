@@ -1,0 +1,3 @@
+from splitcost.cli import main
+
+main()

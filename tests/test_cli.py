@@ -1,0 +1,145 @@
+"""The command line: the main job, the JSON contract, lazy torch, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from splitcost.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_main_job(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "report", "--backbone", "efficientnet", "--tasks", "3",
+                       "--link", "1gbps")
+    assert code == 0
+    for word in ("LoC", "MTL-Local", "RoC", "MTL-Split", "jetson-nano-4gb", "rtx-3090",
+                 "Memory model: inference", "fastest scenario that fits"):
+        assert word in out
+
+
+def test_report_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "report", "-b", "efficientnet", "-t", "3", "-l", "1gbps",
+                       "--format", "json")
+    assert code == 0
+    d = json.loads(out)
+    bb = d["backbone"]
+    assert {"name", "input_shape", "batch", "params", "param_bytes", "macs", "flops", "zb_shape",
+            "zb_bytes"} <= set(bb)
+    assert bb["zb_bytes"] == 250_880 and bb["zb_shape"] == [1, 1280, 7, 7]
+    assert [t["classes"] for t in d["tasks"]] == [10, 10, 10]
+    assert {"classes", "params", "macs"} <= set(d["tasks"][0])
+    assert d["device"]["name"] == "jetson-nano-4gb" and d["server"]["name"] == "rtx-3090"
+    assert d["link"] == d["link"] | {"bandwidth_bps": 1e9, "rtt_s": 0.0, "efficiency": 1.0}
+    assert d["memory_model"] == "inference"
+    names = [s["name"] for s in d["scenarios"]]
+    assert names == ["LoC", "MTL-Local", "RoC", "MTL-Split"]
+    keys = {"feasible", "binding", "edge_memory_bytes", "server_memory_bytes", "payload_bytes",
+            "edge_s", "transfer_s", "server_s", "total_s"}
+    for s in d["scenarios"]:
+        assert keys <= set(s)
+    roc = d["scenarios"][2]
+    assert roc["payload_bytes"] == 602_112
+    assert d["scenarios"][3]["payload_bytes"] == 250_880
+    assert isinstance(d["verdict"], str) and d["verdict"]
+
+
+def test_profile_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "profile", "--backbone", "mobilenet", "--format", "json")
+    assert code == 0
+    d = json.loads(out)
+    assert {"params", "param_bytes", "macs", "flops", "zb_shape", "zb_bytes", "input_bytes",
+            "modules", "memory"} <= set(d)
+    assert set(d["memory"]["torchinfo"]) == {"input_bytes", "forward_backward_bytes",
+                                             "params_bytes", "total_bytes"}
+    assert {"peak_activation_bytes", "params_bytes", "buffers_bytes", "total_bytes"} <= set(
+        d["memory"]["inference"])
+    assert d["macs"] == sum(m["macs"] for m in d["modules"] if m["depth"] == 1)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown", "table"])
+def test_other_formats(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    code, out, _ = run(capsys, "report", "--format", fmt)
+    assert code == 0 and "MTL-Split" in out
+
+
+def test_paper(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "paper", "--format", "json")
+    assert code == 0
+    d = json.loads(out)
+    values = {(r["quantity"], r["model"]): r for r in d["rows"]}
+    fb = values[("Forward/backward pass size (MB)", "MobileNetV3")]
+    assert fb["splitcost"] == "724.08 MB" and fb["status"] == "exact"
+    fb = values[("Forward/backward pass size (MB)", "EfficientNet")]
+    assert fb["splitcost"] == "3,452.09 MB" and fb["status"] == "exact"
+    assert all(r["note"] for r in d["rows"])
+
+
+def _python(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parent.parent)
+    return out.stdout.strip()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["devices"], ["links"], ["report", "--help"]])
+def test_no_torch_for_help_devices_links(args: list[str]) -> None:
+    code = (
+        "import sys\nfrom splitcost.cli import main\n"
+        f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO TORCH')"
+    )
+    assert _python(code).endswith("NO TORCH")
+
+
+BAD = [
+    (["report", "--backbone", "efficentnet"], "closest: efficientnet"),
+    (["report", "--link", "1gbsp"], "1gbps"),
+    (["report", "--input", "3x224"], "cannot run on input 1x3x224"),
+    (["report", "--tasks", "0"], "at least one task"),
+    (["report", "--device", "jetson-nano-4g"], "closest: jetson-nano-4gb"),
+    (["report", "--memory-model", "peak"], "inference, torchinfo"),
+    (["report", "--batch", "0"], "--batch"),
+    (["report", "--format", "xml"], "--format"),
+    (["report", "--payload-dtype", "int4"], "--payload-dtype"),
+    (["report", "--input-dtype", "png"], "--input-dtype"),
+    (["report", "--images", "0"], "--images"),
+    (["profile", "--input", "3xx224"], "3x224x224"),
+    (["profile", "--backbone", "nosuchpkg.mod:make"], "cannot import"),
+    (["report", "--no-such-option"], "No such option"),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert expected in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert out == ""
+
+
+def test_profile_file_with_a_missing_field(capsys: pytest.CaptureFixture[str],
+                                           tmp_path: Path) -> None:
+    good = Path(__file__).parent.parent / "profiles" / "devices" / "jetson-nano-4gb.toml"
+    bad = tmp_path / "devices" / "broken.toml"
+    bad.parent.mkdir()
+    bad.write_text(good.read_text().replace('name = "jetson-nano-4gb"', 'name = "broken"')
+                   .replace('usable = "2420 MiB"', ""))
+    code, _, err = run(capsys, "report", "--device", str(bad))
+    assert code == 2
+    assert str(bad) in err and "'memory.usable': missing" in err
