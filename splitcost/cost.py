@@ -14,9 +14,10 @@ compute + transfer + server compute. Pure functions: no I/O, no printing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from splitcost.cuts import Cut, find_cut
 from splitcost.latency import (
     NO_TRANSFER,
     PRECISION_OF_DTYPE,
@@ -25,6 +26,8 @@ from splitcost.latency import (
     compute_time,
     transfer,
 )
+from splitcost.liveness import Crossing
+from splitcost.memory import torchinfo_part
 from splitcost.payload import Encoding
 from splitcost.profiles import Device, Link
 from splitcost.profiling import Profile
@@ -326,47 +329,111 @@ def mtl_local(pr: Pricing) -> Scenario:
     )
 
 
-def roc(pr: Pricing) -> Scenario:
+def _side_times(pr: Pricing, k: int) -> tuple[float, float]:
+    """Edge compute of operators 0..k on the device; server compute of k+1.. and the heads."""
+    work = op_work(pr.backbone)
+    edge = compute_time(work[: k + 1], pr.device, pr.precision)
+    server = compute_time(work[k + 1:], pr.server, pr.precision)
+    server += sum(compute_time(op_work(h), pr.server, pr.precision) for h in pr.heads)
+    return edge, server
+
+
+def split_memory(pr: Pricing, cut: Cut) -> tuple[MemoryBreakdown | None, MemoryBreakdown]:
+    """Memory of each side of a cut, under the pricing's memory model."""
     bb, heads, n = pr.backbone, pr.heads, len(pr.heads)
-    server = _memory(
-        pr.memory_model, pr.server, bb, heads, 1, _network_peak(bb, heads),
-        f"one backbone + {n} heads on the server: weights + activation peak",
+    trace = bb.trace
+    heads_state = [_state(h) for h in heads]
+    heads_stage = _heads_stage_peak(heads)
+    if pr.memory_model == "torchinfo":
+        edge_t = torchinfo_part(trace, cut.op, "edge", trace.torchinfo_input_bytes)
+        server_in = trace.torchinfo_input_bytes if cut.op < 0 else cut.payload_bytes
+        server_t = torchinfo_part(trace, cut.op, "server", server_in)
+        head_fb = sum(h.memory.torchinfo.forward_backward_bytes for h in heads)
+        head_params = sum(h.memory.torchinfo.params_bytes for h in heads)
+        edge = None if cut.op < 0 else MemoryBreakdown(
+            "torchinfo", 1, 0, edge_t.params_bytes, 0,
+            edge_t.input_bytes + edge_t.forward_backward_bytes, edge_t.total_bytes,
+            "torchinfo 1.8.0 over the leaf layers that run on the edge",
+        )
+        server_params = server_t.params_bytes + head_params
+        server_act = server_t.input_bytes + server_t.forward_backward_bytes + head_fb
+        server = MemoryBreakdown(
+            "torchinfo", 1, 0, server_params, 0, server_act, server_params + server_act,
+            f"torchinfo 1.8.0 over the rest of the backbone and {n} heads, the payload as input",
+        )
+        return edge, server
+    edge = None
+    if cut.op >= 0:
+        overhead = pr.device.runtime_overhead
+        edge = MemoryBreakdown(
+            "inference", 1, overhead, cut.edge_param_bytes, cut.edge_buffer_bytes,
+            cut.edge_peak_bytes,
+            overhead + cut.edge_param_bytes + cut.edge_buffer_bytes + cut.edge_peak_bytes,
+            "runtime + weights the edge operators read + their activation peak (input and "
+            "payload included)",
+        )
+    activations = max(cut.server_peak_bytes, cut.held_bytes + heads_stage)
+    params = cut.server_param_bytes + sum(s[0] for s in heads_state)
+    buffers = cut.server_buffer_bytes + sum(s[1] for s in heads_state)
+    overhead = pr.server.runtime_overhead
+    server = MemoryBreakdown(
+        "inference", 1, overhead, params, buffers, activations,
+        overhead + params + buffers + activations,
+        f"runtime + weights of the rest of the backbone and {n} heads + activation peak "
+        "(the received payload held throughout)",
     )
-    numel = sum(m.numel for m in bb.trace.inputs)
-    payload = pr.input.encoded_bytes(numel, len(bb.trace.inputs))
-    tensors = tuple((m.shape, pr.input.label) for m in bb.trace.inputs)
+    return edge, server
+
+
+def split(pr: Pricing, cut: Cut, name: str | None = None, description: str | None = None
+          ) -> Scenario:
+    """Edge runs the backbone up to ``cut``, the payload crosses, the server runs the rest and
+    the heads. RoC is the cut before the first operator, MTL-Split the cut after the last."""
+    heads, n = pr.heads, len(pr.heads)
+    encoding = pr.input if cut.op < 0 else pr.payload
+    payload = encoding.encoded_bytes(cut.payload_numel, len(cut.payload))
+    tensors = tuple((c.shape, encoding.label) for c in cut.payload)
+    edge, server = split_memory(pr, cut)
+    edge_s, server_s = _side_times(pr, cut.op)
+    label = name or f"Split@{cut.name}"
+    text = description or (
+        f"backbone up to {cut.name} on {pr.device.name}, {len(cut.payload)} tensor(s) sent as "
+        f"{encoding.label}, the rest and {n} heads on {pr.server.name}"
+    )
     return _scenario(
-        "RoC", f"input sent as {pr.input.label}; the multi-task network on {pr.server.name}", pr,
-        None, server, payload, pr.input.label, tensors,
-        transfer(payload, _results_bytes(heads), pr.link), 0,
-        bb.macs + sum(h.macs for h in heads), 0.0, _times(pr.server, pr, 1, heads),
+        label, text, pr, edge, server, payload, encoding.label, tensors,
+        transfer(payload, _results_bytes(heads), pr.link), cut.edge_macs,
+        cut.server_macs + sum(h.macs for h in heads), edge_s, server_s,
+    )
+
+
+def roc(pr: Pricing) -> Scenario:
+    return split(
+        pr, find_cut(pr.backbone.trace, "input"), "RoC",
+        f"input sent as {pr.input.label}; the multi-task network on {pr.server.name}",
     )
 
 
 def mtl_split(pr: Pricing) -> Scenario:
-    bb, heads, n = pr.backbone, pr.heads, len(pr.heads)
-    edge = _memory(
-        pr.memory_model, pr.device, bb, [], 1, bb.memory.inference.peak_activation_bytes,
-        "the backbone: weights + activation peak (the input and Z_b included)",
-    )
-    server = _memory(
-        pr.memory_model, pr.server, None, heads, 0, _heads_stage_peak(heads),
-        f"{n} heads: weights + activation peak on the received Z_b",
-    )
-    numel = sum(m.numel for m in bb.trace.outputs)
-    payload = pr.payload.encoded_bytes(numel, len(bb.trace.outputs))
-    tensors = tuple(((m.numel,), pr.payload.label) for m in bb.trace.outputs)
-    return _scenario(
-        "MTL-Split",
+    n = len(pr.heads)
+    cut = find_cut(pr.backbone.trace, "output")
+    # The paper flattens Z_b before sending it.
+    flat = replace(cut, payload=tuple(
+        Crossing(c.storage, (_numel(c.shape),), c.dtype, c.nbytes) for c in cut.payload))
+    return split(
+        pr, flat, "MTL-Split",
         f"backbone on {pr.device.name}, Z_b sent as {pr.payload.label}, {n} heads on "
         f"{pr.server.name}",
-        pr, edge, server, payload, pr.payload.label, tensors,
-        transfer(payload, _results_bytes(heads), pr.link), bb.macs,
-        sum(h.macs for h in heads), _times(pr.device, pr, 1, []),
-        sum(compute_time(op_work(h), pr.server, pr.precision) for h in heads),
     )
 
 
-def price(pr: Pricing) -> tuple[Scenario, ...]:
-    """The four scenarios of the paper, in its order."""
-    return (loc(pr), mtl_local(pr), roc(pr), mtl_split(pr))
+def price(pr: Pricing, extra_cuts: Sequence[Cut] = ()) -> tuple[Scenario, ...]:
+    """The four scenarios of the paper, in its order, then ``Split@cut`` for each extra cut."""
+    return (loc(pr), mtl_local(pr), roc(pr), mtl_split(pr), *(split(pr, c) for c in extra_cuts))
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n

@@ -84,3 +84,19 @@ def inference_memory(trace: Trace) -> InferenceMemory:
         peak_module=top.module,
         peak_op=top.op,
     )
+
+
+def torchinfo_part(trace: Trace, last_edge_op: int, side: str, input_bytes: int
+                   ) -> TorchinfoMemory:
+    """torchinfo's arithmetic for one side of a cut after operator ``last_edge_op``: the leaf
+    module calls that finish on that side, with ``input_bytes`` as the side's input."""
+
+    def mine(end: int) -> bool:
+        on_edge = end - 1 <= last_edge_op
+        return on_edge if side == "edge" else not on_edge
+
+    leaves = [c for c in trace.calls if c.leaf and mine(c.end)]
+    forward_backward = sum(2 * c.torchinfo_output_bytes for c in leaves if c.params > 0)
+    params = sum(c.param_bytes for c in leaves if not c.recursive)
+    return TorchinfoMemory(input_bytes, forward_backward, params,
+                           input_bytes + forward_backward + params)
