@@ -65,6 +65,37 @@ Profiles = Annotated[
                  "also SPLITCOST_PROFILES."),
 ]
 Format = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
+Tasks = Annotated[
+    str,
+    typer.Option("--tasks", "-t", help="Number of tasks (3: ten classes each) or classes per task "
+                 "(3,2,3 = FACES: age, gender, expression)."),
+]
+LinkOpt = Annotated[
+    str,
+    typer.Option("--link", "-l", help="A link profile (see 'splitcost links') or a bare rate: "
+                 "1gbps, 100 Mbit/s, 12.5MB/s (an ideal link)."),
+]
+DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="Edge device profile name or TOML "
+                                        "file.")]
+ServerOpt = Annotated[str, typer.Option("--server", "-s", help="Server profile name or TOML "
+                                        "file.")]
+MemoryModel = Annotated[
+    str, typer.Option("--memory-model", "-m", help="inference (peak live activations) or "
+                      "torchinfo (torchinfo 1.8.0, as the paper).")
+]
+PayloadDtype = Annotated[
+    str, typer.Option("--payload-dtype", help="How cut tensors are sent: float32, float16, "
+                      "bfloat16 or int8 (+ scale and zero point).")
+]
+PayloadCompression = Annotated[
+    str | None, typer.Option("--payload-compression", help="Compression ratio of the payload, "
+                             "e.g. 4.")
+]
+InputDtype = Annotated[
+    str, typer.Option("--input-dtype", help="How RoC sends the input: float32 (paper), uint8 "
+                      "(raw pixels) or jpeg:RATIO.")
+]
+Hidden = Annotated[int, typer.Option("--hidden", help="Hidden width of each head.")]
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
@@ -115,42 +146,25 @@ def _profile(backbone: str, input_shape: str, batch: int, whole: bool, precision
 @app.command()
 def report(
     backbone: Backbone = "efficientnet",
-    tasks: Annotated[
-        str,
-        typer.Option("--tasks", "-t", help="Number of tasks (3: ten classes each) or classes "
-                     "per task (3,2,3 = FACES: age, gender, expression)."),
-    ] = "3",
-    link: Annotated[
-        str,
-        typer.Option("--link", "-l", help="A link profile (see 'splitcost links') or a bare "
-                     "rate: 1gbps, 100 Mbit/s, 12.5MB/s (an ideal link)."),
-    ] = "1gbps",
-    device: Annotated[str, typer.Option("--device", "-d", help="Edge device profile name or "
-                                        "TOML file.")] = "jetson-nano-4gb",
-    server: Annotated[str, typer.Option("--server", "-s", help="Server profile name or TOML "
-                                        "file.")] = "rtx-3090",
+    tasks: Tasks = "3",
+    link: LinkOpt = "1gbps",
+    device: DeviceOpt = "jetson-nano-4gb",
+    server: ServerOpt = "rtx-3090",
     input_shape: InputShape = "3x224x224",
     batch: Batch = 1,
     precision: Precision = "float32",
-    memory_model: Annotated[
-        str, typer.Option("--memory-model", "-m", help="inference (peak live activations) or "
-                          "torchinfo (torchinfo 1.8.0, as the paper).")
-    ] = "inference",
-    payload_dtype: Annotated[
-        str, typer.Option("--payload-dtype", help="How Z_b is sent: float32, float16, "
-                          "bfloat16 or int8.")
-    ] = "float32",
-    payload_compression: Annotated[
-        str | None, typer.Option("--payload-compression", help="Compression ratio of the "
-                                 "payload, e.g. 4.")
-    ] = None,
-    input_dtype: Annotated[
-        str, typer.Option("--input-dtype", help="How RoC sends the input: float32 (paper), "
-                          "uint8 (raw pixels) or jpeg:RATIO.")
-    ] = "float32",
+    memory_model: MemoryModel = "inference",
+    payload_dtype: PayloadDtype = "float32",
+    payload_compression: PayloadCompression = None,
+    input_dtype: InputDtype = "float32",
     images: Annotated[int, typer.Option("--images", help="Price K inferences back to back "
                                         "(the paper's 100-input example).")] = 1,
-    hidden: Annotated[int, typer.Option("--hidden", help="Hidden width of each head.")] = 256,
+    hidden: Hidden = 256,
+    cut: Annotated[
+        list[str] | None,
+        typer.Option("--cut", help="Add Split@NAME for a cut from 'splitcost sweep' (a module "
+                     "path, input, output or opN); repeatable."),
+    ] = None,
     profiles: Profiles = None,
     fmt: Format = "table",
 ) -> None:
@@ -176,29 +190,106 @@ def report(
     p = _profile(backbone, input_shape, batch, False, precision)
     r = compare(p, tasks, device=dev, server=srv, link=lnk, memory_model=memory_model,
                 payload_dtype=payload_dtype, payload_compression=payload_compression,
-                input_dtype=input_dtype, images=images, hidden=hidden)
+                input_dtype=input_dtype, images=images, hidden=hidden,
+                cuts=_option("--cut", list, cut or []))
     _render_report(r, fmt)
+
+
+@app.command()
+def sweep(
+    backbone: Backbone = "efficientnet",
+    tasks: Tasks = "3",
+    link: LinkOpt = "1gbps",
+    device: DeviceOpt = "jetson-nano-4gb",
+    server: ServerOpt = "rtx-3090",
+    input_shape: InputShape = "3x224x224",
+    batch: Batch = 1,
+    precision: Precision = "float32",
+    depth: Annotated[
+        int | None,
+        typer.Option("--depth", help="Cut after the modules at this depth (default: the "
+                     "top-level blocks, a block holding over half the operators split into "
+                     "its children)."),
+    ] = None,
+    cuts: Annotated[str, typer.Option("--cuts", help="blocks (module boundaries) or all "
+                                      "(every operator).")] = "blocks",
+    objective: Annotated[str, typer.Option("--objective", "-o", help="latency, edge-memory or "
+                                           "payload.")] = "latency",
+    slo: Annotated[str | None, typer.Option("--slo", help="Latency limit per inference, "
+                                            "e.g. 100ms.")] = None,
+    max_payload: Annotated[str | None, typer.Option("--max-payload", help="Payload limit per "
+                                                    "inference, e.g. 1MB.")] = None,
+    memory_model: MemoryModel = "inference",
+    payload_dtype: PayloadDtype = "float32",
+    payload_compression: PayloadCompression = None,
+    input_dtype: InputDtype = "float32",
+    hidden: Hidden = 256,
+    profiles: Profiles = None,
+    fmt: Format = "table",
+) -> None:
+    """Every cut priced: payload, edge memory, latency; the best one, the Pareto front, and the
+    bandwidth at which the choice would change."""
+    from splitcost.heads import parse_tasks
+    from splitcost.payload import input_encoding, payload_encoding
+    from splitcost.profiles import load_device, load_link
+    from splitcost.units import parse_bytes, parse_duration, parse_input
+
+    fmt = _check_format(fmt)
+    _option("--input", parse_input, input_shape)
+    _option("--tasks", parse_tasks, tasks)
+    payload_encoding(payload_dtype, payload_compression)
+    input_encoding(input_dtype)
+    if cuts not in ("blocks", "all"):
+        raise InputError(f"--cuts: expected blocks or all, got {cuts!r}")
+    slo_s = None if slo is None else _option("--slo", parse_duration, slo)
+    limit = None if max_payload is None else _option("--max-payload", parse_bytes, max_payload)
+    dirs = profiles or []
+    dev = _option("--device", load_device, device, dirs)
+    srv = _option("--server", load_device, server, dirs)
+    lnk = _option("--link", load_link, link, dirs)
+
+    from splitcost.render import cells
+    from splitcost.render.csvout import SWEEP_COLUMNS
+    from splitcost.sweep import sweep as run_sweep
+
+    p = _profile(backbone, input_shape, batch, False, precision)
+    sw = run_sweep(p, tasks, device=dev, server=srv, link=lnk, depth=depth,
+                   every_op=cuts == "all", objective=objective, slo_s=slo_s,
+                   max_payload_bytes=limit, memory_model=memory_model,
+                   payload_dtype=payload_dtype, payload_compression=payload_compression,
+                   input_dtype=input_dtype, hidden=hidden)
+    _output(fmt, sw.to_dict, lambda: cells.sweep_grid(sw), sw.verdict,
+            (SWEEP_COLUMNS, lambda: [r.to_dict() for r in sw.results]))
+
+
+def _output(fmt: str, data: Callable[[], Any], grid: Callable[[], Any],
+            verdict: str | None = None,
+            csv: tuple[tuple[str, ...], Callable[[], list[Any]]] | None = None) -> None:
+    """Render one result in the chosen format; only this function prints results."""
+    if fmt == "json":
+        from splitcost.render.jsonout import dumps
+
+        _emit(dumps(data()))
+    elif fmt == "csv" and csv is not None:
+        from splitcost.render.csvout import rows_to_csv
+
+        _emit(rows_to_csv(csv[0], csv[1]()))
+    elif fmt == "markdown":
+        from splitcost.render.markdown import render
+
+        _emit(render(grid(), verdict))
+    else:
+        from splitcost.render.table import render as render_table
+
+        _print_rich(render_table(grid(), verdict))
 
 
 def _render_report(r: Any, fmt: str) -> None:
     from splitcost.render import cells
+    from splitcost.render.csvout import REPORT_COLUMNS
 
-    if fmt == "json":
-        from splitcost.render.jsonout import dumps
-
-        _emit(dumps(r.to_dict()))
-    elif fmt == "csv":
-        from splitcost.render.csvout import REPORT_COLUMNS, rows_to_csv
-
-        _emit(rows_to_csv(REPORT_COLUMNS, [s.to_dict() for s in r.scenarios]))
-    elif fmt == "markdown":
-        from splitcost.render.markdown import render
-
-        _emit(render(cells.report_grid(r), r.verdict))
-    else:
-        from splitcost.render.table import render as render_table
-
-        _print_rich(render_table(cells.report_grid(r), r.verdict))
+    _output(fmt, r.to_dict, lambda: cells.report_grid(r), r.verdict,
+            (REPORT_COLUMNS, lambda: [s.to_dict() for s in r.scenarios]))
 
 
 @app.command("profile")
@@ -217,23 +308,10 @@ def profile_cmd(
         raise InputError(f"--depth: expected an integer of at least 1, got {depth}")
     p = _profile(backbone, input_shape, batch, whole, precision)
     from splitcost.render import cells
+    from splitcost.render.csvout import MODULE_COLUMNS
 
-    if fmt == "json":
-        from splitcost.render.jsonout import dumps
-
-        _emit(dumps(p.to_dict()))
-    elif fmt == "csv":
-        from splitcost.render.csvout import MODULE_COLUMNS, rows_to_csv
-
-        _emit(rows_to_csv(MODULE_COLUMNS, [m.to_dict() for m in p.modules]))
-    elif fmt == "markdown":
-        from splitcost.render.markdown import render
-
-        _emit(render(cells.profile_grid(p, depth)))
-    else:
-        from splitcost.render.table import render as render_table
-
-        _print_rich(render_table(cells.profile_grid(p, depth)))
+    _output(fmt, p.to_dict, lambda: cells.profile_grid(p, depth), None,
+            (MODULE_COLUMNS, lambda: [m.to_dict() for m in p.modules]))
 
 
 @app.command()
@@ -261,19 +339,8 @@ def links(profiles: Profiles = None, fmt: Format = "table") -> None:
 def _render_list(fmt: str, items: list[Any], kind: str) -> None:
     from splitcost.render import cells
 
-    grid = cells.devices_grid(items) if kind == "devices" else cells.links_grid(items)
-    if fmt == "json":
-        from splitcost.render.jsonout import dumps
-
-        _emit(dumps({kind: [i.to_dict() for i in items]}))
-    elif fmt == "markdown":
-        from splitcost.render.markdown import render
-
-        _emit(render(grid))
-    else:
-        from splitcost.render.table import render as render_table
-
-        _print_rich(render_table(grid))
+    grid = cells.devices_grid if kind == "devices" else cells.links_grid
+    _output(fmt, lambda: {kind: [i.to_dict() for i in items]}, lambda: grid(items))
 
 
 @app.command()
@@ -284,20 +351,7 @@ def paper(fmt: Format = "table") -> None:
     from splitcost.render import cells
 
     result = reproduce()
-    if fmt == "json":
-        from splitcost.render.jsonout import dumps
-
-        _emit(dumps(result.to_dict()))
-        return
-    grid = cells.paper_grid(result)
-    if fmt == "markdown":
-        from splitcost.render.markdown import render
-
-        _emit(render(grid, result.summary))
-    else:
-        from splitcost.render.table import render as render_table
-
-        _print_rich(render_table(grid, result.summary))
+    _output(fmt, result.to_dict, lambda: cells.paper_grid(result), result.summary)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from splitcost.cuts import Cut, find_cut
@@ -24,6 +25,7 @@ from splitcost.latency import (
     OpWork,
     Transfer,
     compute_time,
+    op_time,
     transfer,
 )
 from splitcost.liveness import Crossing
@@ -179,6 +181,41 @@ class Pricing:
     def precision(self) -> str:
         return PRECISION_OF_DTYPE.get(self.backbone.dtype, "fp32")
 
+    @cached_property
+    def times(self) -> SideTimes:
+        """Compute times of every backbone operator on each side, summed once per pricing."""
+        work = op_work(self.backbone)
+        edge = _prefix([op_time(w, self.device, self.precision) for w in work])
+        server = _prefix([op_time(w, self.server, self.precision) for w in work])
+        return SideTimes(
+            edge, server,
+            tuple(compute_time(op_work(h), self.device, self.precision) for h in self.heads),
+            tuple(compute_time(op_work(h), self.server, self.precision) for h in self.heads),
+        )
+
+
+@dataclass(frozen=True)
+class SideTimes:
+    edge_prefix: tuple[float, ...]  # [k + 1] = operators 0..k on the edge device
+    server_prefix: tuple[float, ...]  # the same on the server
+    heads_edge: tuple[float, ...]  # each head on the edge device
+    heads_server: tuple[float, ...]
+
+    def edge(self, k: int) -> float:
+        return self.edge_prefix[k + 1]
+
+    def server(self, k: int) -> float:
+        """Operators k+1.. and every head, on the server."""
+        return self.server_prefix[-1] - self.server_prefix[k + 1] + sum(self.heads_server)
+
+
+def _prefix(values: Sequence[float]) -> tuple[float, ...]:
+    out, total = [0.0], 0.0
+    for v in values:
+        total += v
+        out.append(total)
+    return tuple(out)
+
 
 # --- memory ------------------------------------------------------------------------------------
 
@@ -296,11 +333,6 @@ def _results_bytes(heads: Sequence[Profile]) -> int:
     return sum(h.zb_bytes for h in heads)
 
 
-def _times(device: Device, pr: Pricing, bb_copies: int, heads: Sequence[Profile]) -> float:
-    t = compute_time(op_work(pr.backbone), device, pr.precision) * bb_copies
-    return t + sum(compute_time(op_work(h), device, pr.precision) for h in heads)
-
-
 def loc(pr: Pricing) -> Scenario:
     bb, heads, n = pr.backbone, pr.heads, len(pr.heads)
     peak = max(_network_peak(bb, [h]) for h in heads)
@@ -312,7 +344,7 @@ def loc(pr: Pricing) -> Scenario:
     return _scenario(
         "LoC", f"{n} single-task networks (backbone + 1 head each) on {pr.device.name}", pr,
         edge, None, 0, "", (), NO_TRANSFER, bb.macs * n + sum(h.macs for h in heads), 0,
-        _times(pr.device, pr, n, heads), 0.0,
+        pr.times.edge(len(bb.trace.ops) - 1) * n + sum(pr.times.heads_edge), 0.0,
     )
 
 
@@ -325,17 +357,8 @@ def mtl_local(pr: Pricing) -> Scenario:
     return _scenario(
         "MTL-Local", f"the multi-task network (1 backbone, {n} heads) on {pr.device.name}", pr,
         edge, None, 0, "", (), NO_TRANSFER, bb.macs + sum(h.macs for h in heads), 0,
-        _times(pr.device, pr, 1, heads), 0.0,
+        pr.times.edge(len(bb.trace.ops) - 1) + sum(pr.times.heads_edge), 0.0,
     )
-
-
-def _side_times(pr: Pricing, k: int) -> tuple[float, float]:
-    """Edge compute of operators 0..k on the device; server compute of k+1.. and the heads."""
-    work = op_work(pr.backbone)
-    edge = compute_time(work[: k + 1], pr.device, pr.precision)
-    server = compute_time(work[k + 1:], pr.server, pr.precision)
-    server += sum(compute_time(op_work(h), pr.server, pr.precision) for h in pr.heads)
-    return edge, server
 
 
 def split_memory(pr: Pricing, cut: Cut) -> tuple[MemoryBreakdown | None, MemoryBreakdown]:
@@ -394,7 +417,7 @@ def split(pr: Pricing, cut: Cut, name: str | None = None, description: str | Non
     payload = encoding.encoded_bytes(cut.payload_numel, len(cut.payload))
     tensors = tuple((c.shape, encoding.label) for c in cut.payload)
     edge, server = split_memory(pr, cut)
-    edge_s, server_s = _side_times(pr, cut.op)
+    edge_s, server_s = pr.times.edge(cut.op), pr.times.server(cut.op)
     label = name or f"Split@{cut.name}"
     text = description or (
         f"backbone up to {cut.name} on {pr.device.name}, {len(cut.payload)} tensor(s) sent as "

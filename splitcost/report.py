@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from splitcost.cost import SCENARIOS, Pricing, Scenario, price
+from splitcost.cuts import find_cut
 from splitcost.errors import InputError
 from splitcost.heads import DEFAULT_HIDDEN, Task, build_head, parse_tasks
 from splitcost.memory import MEMORY_MODEL_SENTENCES, MEMORY_MODELS
@@ -41,6 +42,7 @@ class Report:
     scenarios: tuple[Scenario, ...]
     best: str | None
     verdict: str
+    notes: tuple[str, ...] = ()
 
     def scenario(self, name: str) -> Scenario:
         for s in self.scenarios:
@@ -95,6 +97,7 @@ class Report:
             "scenarios": [s.to_dict() for s in self.scenarios],
             "best": self.best,
             "verdict": self.verdict,
+            "notes": list(self.notes),
         }
 
 
@@ -143,6 +146,7 @@ def compare(
     input_dtype: str = "float32",
     images: int = 1,
     hidden: int = DEFAULT_HIDDEN,
+    cuts: Sequence[str] = (),
     profiles: Sequence[str | os.PathLike[str]] = (),
 ) -> Report:
     """Price LoC, MTL-Local, RoC and MTL-Split for ``backbone`` with ``tasks`` task heads."""
@@ -169,7 +173,8 @@ def compare(
         input=input_encoding(input_dtype),
         images=images,
     )
-    scenarios = price(pricing)
+    extra = [find_cut(backbone.trace, name) for name in cuts]
+    scenarios = price(pricing, extra)
     best, text = verdict(scenarios, dev, srv)
     return Report(
         backbone=backbone,
@@ -186,7 +191,19 @@ def compare(
         scenarios=scenarios,
         best=best,
         verdict=text,
+        notes=uint8_note(backbone, pricing.payload),
     )
+
+
+def uint8_note(profile: Profile, payload: Encoding) -> tuple[str, ...]:
+    """Say so when the raw input as uint8 pixels is smaller than the encoded Z_b."""
+    raw_pixels = sum(m.numel for m in profile.trace.inputs)
+    zb = payload.encoded_bytes(sum(m.numel for m in profile.trace.outputs))
+    if raw_pixels < zb:
+        return (f"The raw input as uint8 pixels ({raw_pixels:,} bytes) is smaller than Z_b as "
+                f"{payload.label} ({zb:,} bytes): RoC with --input-dtype uint8 sends less "
+                "than MTL-Split.",)
+    return ()
 
 
 def verdict(scenarios: Sequence[Scenario], device: Device, server: Device

@@ -119,6 +119,12 @@ BAD = [
     (["profile", "--input", "3xx224"], "3x224x224"),
     (["profile", "--backbone", "nosuchpkg.mod:make"], "cannot import"),
     (["report", "--no-such-option"], "No such option"),
+    (["report", "--cut", "layer9"], "unknown cut"),
+    (["sweep", "--objective", "speed"], "--objective"),
+    (["sweep", "--slo", "fast"], "--slo"),
+    (["sweep", "--max-payload", "-1MB"], "--max-payload"),
+    (["sweep", "--cuts", "some"], "--cuts"),
+    (["sweep", "--depth", "0"], "--depth"),
 ]
 
 
@@ -143,3 +149,54 @@ def test_profile_file_with_a_missing_field(capsys: pytest.CaptureFixture[str],
     code, _, err = run(capsys, "report", "--device", str(bad))
     assert code == 2
     assert str(bad) in err and "'memory.usable': missing" in err
+
+
+def test_sweep_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "sweep", "--backbone", "resnet50", "--link", "lte",
+                       "--format", "json")
+    assert code == 0
+    d = json.loads(out)
+    keys = {"cut", "payload_bytes", "payload_tensors", "edge_params", "edge_macs",
+            "edge_memory_bytes", "edge_s", "transfer_s", "server_s", "total_s", "feasible"}
+    assert [c["cut"] for c in d["cuts"]][:2] == ["input", "conv1"]
+    for c in d["cuts"]:
+        assert keys <= set(c)
+        assert c["total_s"] == pytest.approx(c["edge_s"] + c["transfer_s"] + c["server_s"])
+    assert d["best"] in [c["cut"] for c in d["cuts"]]
+    assert set(d["pareto"]) <= {c["cut"] for c in d["cuts"]}
+    assert d["breakeven"] and d["breakeven"][0]["bandwidth_bps"] > 0
+    assert d["cuts"][-1]["payload_bytes"] == 2048 * 7 * 7 * 4  # Z_b
+
+
+def test_sweep_table_marks_the_best_and_the_flip(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "sweep", "--backbone", "resnet50", "--link", "lte")
+    assert code == 0
+    assert "best" in out and "Best cut for latency: layer4" in out
+    assert "Mbit/s input wins" in out
+
+
+def test_sweep_constraints_and_objectives(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "sweep", "-b", "efficientnet", "--objective", "payload",
+                       "--max-payload", "100kB", "--slo", "10s", "--format", "json")
+    assert code == 0
+    d = json.loads(out)
+    smallest = min((c for c in d["cuts"] if c["meets_constraints"]),
+                   key=lambda c: c["payload_bytes"])
+    assert d["best"] == smallest["cut"]
+    assert all(c["payload_bytes"] <= 100_000 for c in d["cuts"] if c["meets_constraints"])
+
+
+def test_report_with_a_cut(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "report", "-b", "resnet18", "--cut", "layer3", "--cut",
+                       "layer1.0.conv1", "--format", "json")
+    assert code == 0
+    names = [s["name"] for s in json.loads(out)["scenarios"]]
+    assert names[-2:] == ["Split@layer3", "Split@layer1.0.conv1"]
+
+
+def test_every_operator_cut(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "sweep", "-b", "vgg16", "--input", "3x2835x3543", "--batch", "32",
+                       "--cuts", "all", "--format", "json")
+    assert code == 0
+    d = json.loads(out)
+    assert len(d["cuts"]) > 31 and d["cuts"][1]["cut"].startswith("op0:")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from splitcost.profiles import Device, Link
     from splitcost.profiling import Profile
     from splitcost.report import Report
+    from splitcost.sweep import Sweep
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def report_grid(r: Report) -> Grid:
         f"{r.input.label}",
         f"Memory model: {MEMORY_MODEL_SENTENCES[r.memory_model]}",
     )
-    notes = (
+    notes = (*r.notes,
         f"Memory: % of the device's usable memory. Times{scale}: edge compute + transfer "
         "(RTT + payload up + results back) + server compute; compute from a per-operator "
         "roofline of the device profile.",
@@ -126,6 +127,74 @@ def report_grid(r: Report) -> Grid:
         right=(2, 3, 4, 5, 6, 7, 8),
         dim_rows=tuple(dim),
         bold_rows=tuple(best),
+    )
+
+
+def _tensors_cell(shapes: list[tuple[int, ...]]) -> str:
+    if not shapes:
+        return "-"
+    text = " + ".join(format_shape(s) for s in shapes[:3])
+    return text + (f" + {len(shapes) - 3} more" if len(shapes) > 3 else "")
+
+
+def sweep_grid(sw: Sweep) -> Grid:
+    from splitcost.memory import MEMORY_MODEL_SENTENCES
+
+    bb = sw.profile
+    rows = []
+    for i, r in enumerate(sw.results):
+        s = r.scenario
+        marks = ("best " if i == sw.best else "") + ("pareto" if i in sw.pareto else "")
+        rows.append(
+            (
+                r.cut.name,
+                marks.strip() or "-",
+                format_bytes(s.payload_bytes),
+                _tensors_cell([c.shape for c in r.cut.payload]),
+                _memory_cell(s, "edge") if s.edge_memory else "-",
+                format_count(r.cut.edge_macs) if r.cut.edge_macs else "-",
+                format_seconds(s.edge_s),
+                format_seconds(s.transfer_s),
+                format_seconds(s.server_s),
+                format_seconds(s.total_s),
+                "yes" if r.ok else "no: " + "; ".join(r.violations),
+            )
+        )
+    limits = []
+    if sw.slo_s is not None:
+        limits.append(f"SLO {format_seconds(sw.slo_s)}")
+    if sw.max_payload_bytes is not None:
+        limits.append(f"max payload {format_bytes(sw.max_payload_bytes)}")
+    context = (
+        f"Backbone: {bb.backbone.requested} = {bb.backbone.rule}; input "
+        f"{format_shape(bb.input_shape)} {bb.input.dtype}, batch {bb.batch}, precision {bb.dtype}",
+        f"Tasks: {len(sw.tasks)} heads on the server; objective: {sw.objective}"
+        + (f"; constraints: {', '.join(limits)}" if limits else ""),
+        device_line("Edge", sw.device),
+        device_line("Server", sw.server),
+        f"Link: {link_line(sw.link)}",
+        f"Memory model: {MEMORY_MODEL_SENTENCES[sw.memory_model]}",
+    )
+    local = sw.local
+    notes = (
+        *sw.notes,
+        f"Everything on {sw.device.name} (MTL-Local): {format_seconds(local.total_s)}, "
+        f"{format_bytes(local.edge_memory_bytes)}"
+        + ("" if local.feasible else " (does not fit)"),
+        "A cut after a module sends every tensor produced before it and read after it (a skip "
+        "connection crosses too). 'input' is RoC. Times per inference; memory % of usable.",
+    )
+    return Grid(
+        title=f"splitcost sweep: {bb.backbone.requested}, {sw.device.name} -> {sw.link.name} -> "
+        f"{sw.server.name}",
+        columns=("Cut", "Mark", "Payload", "Tensors crossing", "Edge memory", "Edge MACs",
+                 "Edge", "Transfer", "Server", "Total", "Meets"),
+        rows=tuple(rows),
+        context=context,
+        notes=notes,
+        right=(2, 4, 5, 6, 7, 8, 9),
+        dim_rows=tuple(i for i, r in enumerate(sw.results) if not r.ok),
+        bold_rows=() if sw.best is None else (sw.best,),
     )
 
 

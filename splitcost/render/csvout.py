@@ -20,6 +20,8 @@ def rows_to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> st
 
 def _cell(value: Any) -> Any:
     if isinstance(value, list | tuple):
+        if value and isinstance(value[0], dict):  # tensors: "1x64x56x56:float32 + ..."
+            return " + ".join("x".join(map(str, v["shape"])) + f":{v['dtype']}" for v in value)
         return "x".join(str(v) for v in value)
     return value
 
@@ -42,3 +44,7 @@ REPORT_COLUMNS = (
 
 MODULE_COLUMNS = ("path", "type", "depth", "output_shape", "params", "macs", "flops",
                   "payload_bytes")
+
+SWEEP_COLUMNS = ("cut", "kind", "op", "payload_bytes", "payload_tensors", "edge_params",
+                 "edge_macs", "edge_memory_bytes", "server_memory_bytes", "edge_s", "transfer_s",
+                 "server_s", "total_s", "feasible", "meets_constraints")

@@ -1,0 +1,1 @@
+"""Oracles written here but independent of splitcost: they measure real executions."""
