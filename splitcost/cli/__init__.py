@@ -1,0 +1,10 @@
+"""The ``splitcost`` command: parses options, calls the API, renders. No logic of its own.
+
+One module per command; importing them registers them on :data:`app`. torch is imported only by
+the commands that trace a network, so ``--help``, ``devices`` and ``links`` answer at once.
+"""
+
+from splitcost.cli import catalog, paper, profile, report, sweep  # noqa: F401  (registration)
+from splitcost.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,61 @@
+"""The typer application and the entry point that turns every bad input into one line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from splitcost.errors import InputError
+
+try:  # typer >= 0.20 vendors click; its errors derive from TyperException
+    from typer.exceptions import TyperException as UsageProblem
+except ImportError:  # pragma: no cover - older typer on click
+    from click import ClickException as UsageProblem  # type: ignore[no-redef,import-not-found,unused-ignore]
+
+# The order commands are listed in --help: the main job first.
+ORDER = ("report", "sweep", "profile", "plan", "calibrate", "measure", "export", "plot",
+         "devices", "links", "paper")
+
+
+class _Ordered(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = list(super().list_commands(ctx))
+        return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
+
+
+app = typer.Typer(
+    cls=_Ordered,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Where should a neural network run? Memory, payload and latency of running it on an "
+    "edge device (LoC, MTL-Local), on a server (RoC), or split between them (MTL-Split, any cut).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one line and exit status 2 for any bad input, never a traceback."""
+    try:
+        app(args=argv, prog_name="splitcost", standalone_mode=False)
+    except InputError as e:
+        _fail(str(e))
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        _fail("aborted", 130)
+    except UsageProblem as e:
+        if not e.format_message().strip():
+            sys.exit(0)  # no arguments: the help was shown
+        ctx = getattr(e, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _fail(f"{e.format_message()}{where}")
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    sys.stderr.write(f"splitcost: error: {message}\n")
+    sys.exit(code)

@@ -1,0 +1,99 @@
+"""`splitcost sweep`: every cut priced and the recommended one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from splitcost.cli.app import app
+from splitcost.cli.options import (
+    Backbone,
+    Batch,
+    DeviceOpt,
+    Format,
+    Hidden,
+    InputDtype,
+    InputShape,
+    LinkOpt,
+    MemoryModel,
+    PayloadCompression,
+    PayloadDtype,
+    Precision,
+    Profiles,
+    ServerOpt,
+    Tasks,
+    check_format,
+    option,
+    traced_profile,
+)
+from splitcost.cli.output import output
+from splitcost.errors import InputError
+
+
+@app.command()
+def sweep(
+    backbone: Backbone = "efficientnet",
+    tasks: Tasks = "3",
+    link: LinkOpt = "1gbps",
+    device: DeviceOpt = "jetson-nano-4gb",
+    server: ServerOpt = "rtx-3090",
+    input_shape: InputShape = "3x224x224",
+    batch: Batch = 1,
+    precision: Precision = "float32",
+    depth: Annotated[
+        int | None,
+        typer.Option("--depth", help="Cut after the modules at this depth (default: the "
+                     "top-level blocks, a block holding over half the operators split into "
+                     "its children)."),
+    ] = None,
+    cuts: Annotated[str, typer.Option("--cuts", help="blocks (module boundaries) or all "
+                                      "(every operator).")] = "blocks",
+    objective: Annotated[str, typer.Option("--objective", "-o", help="latency, edge-memory or "
+                                           "payload.")] = "latency",
+    slo: Annotated[str | None, typer.Option("--slo", help="Latency limit per inference, "
+                                            "e.g. 100ms.")] = None,
+    max_payload: Annotated[str | None, typer.Option("--max-payload", help="Payload limit per "
+                                                    "inference, e.g. 1MB.")] = None,
+    memory_model: MemoryModel = "inference",
+    payload_dtype: PayloadDtype = "float32",
+    payload_compression: PayloadCompression = None,
+    input_dtype: InputDtype = "float32",
+    hidden: Hidden = 256,
+    profiles: Profiles = None,
+    fmt: Format = "table",
+) -> None:
+    """Every cut priced: payload, edge memory, latency, the best one and where it flips."""
+    from splitcost.heads import parse_tasks
+    from splitcost.payload import input_encoding, payload_encoding
+    from splitcost.profiles import load_device, load_link
+    from splitcost.units import parse_bytes, parse_duration, parse_input
+
+    fmt = check_format(fmt)
+    option("--input", parse_input, input_shape)
+    option("--tasks", parse_tasks, tasks)
+    payload_encoding(payload_dtype, payload_compression)
+    input_encoding(input_dtype)
+    if cuts not in ("blocks", "all"):
+        raise InputError(f"--cuts: expected blocks or all, got {cuts!r}")
+    slo_s = None if slo is None else option("--slo", parse_duration, slo)
+    limit = None if max_payload is None else option("--max-payload", parse_bytes, max_payload)
+    dirs = profiles or []
+    dev = option("--device", load_device, device, dirs)
+    srv = option("--server", load_device, server, dirs)
+    lnk = option("--link", load_link, link, dirs)
+
+    from splitcost.render import cells
+    from splitcost.render.csvout import SWEEP_COLUMNS
+    from splitcost.sweep import sweep as run_sweep
+
+    p = traced_profile(backbone, input_shape, batch, False, precision)
+    sw = run_sweep(p, tasks, device=dev, server=srv, link=lnk, depth=depth,
+                   every_op=cuts == "all", objective=objective, slo_s=slo_s,
+                   max_payload_bytes=limit, memory_model=memory_model,
+                   payload_dtype=payload_dtype, payload_compression=payload_compression,
+                   input_dtype=input_dtype, hidden=hidden)
+    output(fmt, sw.to_dict, lambda: cells.sweep_grid(sw), sw.verdict,
+            (SWEEP_COLUMNS, lambda: [r.to_dict() for r in sw.results]))
+
+
