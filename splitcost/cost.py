@@ -176,6 +176,7 @@ class Pricing:
     payload: Encoding = FLOAT32
     input: Encoding = FLOAT32
     images: int = 1
+    processes: str = "one"  # LoC: all N networks in "one" process, or one process "per-task"
 
     @property
     def precision(self) -> str:
@@ -335,12 +336,24 @@ def _results_bytes(heads: Sequence[Profile]) -> int:
 
 def loc(pr: Pricing) -> Scenario:
     bb, heads, n = pr.backbone, pr.heads, len(pr.heads)
-    peak = max(_network_peak(bb, [h]) for h in heads)
-    edge = _memory(
-        pr.memory_model, pr.device, bb, heads, n, peak,
-        f"{n} single-task networks in one process, run one after another: "
-        f"{n} x (backbone + head) weights + the largest activation peak",
-    )
+    if pr.processes == "per-task" and pr.memory_model == "inference":
+        peaks = [_network_peak(bb, [h]) for h in heads]
+        parts = [_inference(pr.device, [bb, h], peak, "") for h, peak in zip(heads, peaks,
+                                                                                strict=True)]
+        edge = MemoryBreakdown(
+            "inference", n, sum(p.runtime_overhead_bytes for p in parts),
+            sum(p.params_bytes for p in parts), sum(p.buffers_bytes for p in parts),
+            sum(p.activations_bytes for p in parts), sum(p.total_bytes for p in parts),
+            f"{n} single-task networks in {n} processes running at once: {n} x (runtime + "
+            "backbone + head weights + activation peak)",
+        )
+    else:
+        peak = max(_network_peak(bb, [h]) for h in heads)
+        edge = _memory(
+            pr.memory_model, pr.device, bb, heads, n, peak,
+            f"{n} single-task networks in one process, run one after another: runtime + "
+            f"{n} x (backbone + head) weights + the largest activation peak",
+        )
     return _scenario(
         "LoC", f"{n} single-task networks (backbone + 1 head each) on {pr.device.name}", pr,
         edge, None, 0, "", (), NO_TRANSFER, bb.macs * n + sum(h.macs for h in heads), 0,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 from torch import nn
 
 from splitcost.errors import InputError
-from splitcost.liveness import input_bytes, payload_curve
+from splitcost.liveness import input_bytes, live_curve, payload_curve
 from splitcost.memory import (
     InferenceMemory,
     TorchinfoMemory,
@@ -19,6 +19,7 @@ from splitcost.memory import (
     torchinfo_memory,
 )
 from splitcost.trace import Trace, run_trace
+from splitcost.training import TrainingMemory, training_memory
 from splitcost.units import DTYPE_BYTES, InputSpec, parse_input
 from splitcost.zoo import BackboneInfo, build, meta_twin, resolve
 
@@ -37,6 +38,7 @@ class ModuleRow:
     macs: int
     flops: int
     payload_bytes: int  # bytes crossing a cut right after this call
+    peak_live_bytes: int  # the highest live activation bytes while the call runs
     start: int  # first operator index
     end: int  # one past the last operator index
 
@@ -50,6 +52,7 @@ class ModuleRow:
             "macs": self.macs,
             "flops": self.flops,
             "payload_bytes": self.payload_bytes,
+            "peak_live_bytes": self.peak_live_bytes,
         }
 
 
@@ -57,9 +60,13 @@ class ModuleRow:
 class MemoryModels:
     torchinfo: TorchinfoMemory
     inference: InferenceMemory
+    training: TrainingMemory | None = None  # measured when asked for (a second meta pass)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"torchinfo": self.torchinfo.to_dict(), "inference": self.inference.to_dict()}
+        d = {"torchinfo": self.torchinfo.to_dict(), "inference": self.inference.to_dict()}
+        if self.training is not None:
+            d["training"] = self.training.to_dict()
+        return d
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,7 @@ class Profile:
     fallback_ops: tuple[str, ...]
     unsupported_ops: tuple[str, ...]
     trace: Trace = field(repr=False, compare=False)
+    notes: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -129,6 +137,11 @@ class Profile:
             "memory": self.memory.to_dict(),
             "fallback_ops": list(self.fallback_ops),
             "unsupported_ops": list(self.unsupported_ops),
+            "live_curve": [
+                {"op": op.index, "operator": op.op, "module": op.module, "live_bytes": live}
+                for op, live in zip(self.trace.ops, live_curve(self.trace), strict=True)
+            ],
+            "notes": list(self.notes),
         }
 
 
@@ -137,6 +150,7 @@ def analyse(trace: Trace, backbone: BackboneInfo, spec: InputSpec, batch: int, d
     """All the pure analyses of one trace, gathered in a Profile."""
     ops = trace.ops
     payload = payload_curve(trace)
+    live = live_curve(trace)
     macs_prefix = [0]
     flops_prefix = [0]
     for op in ops:
@@ -152,6 +166,7 @@ def analyse(trace: Trace, backbone: BackboneInfo, spec: InputSpec, batch: int, d
             macs=macs_prefix[c.end] - macs_prefix[c.start],
             flops=flops_prefix[c.end] - flops_prefix[c.start],
             payload_bytes=payload[c.end],
+            peak_live_bytes=max(live[c.start:c.end], default=live[c.start - 1] if c.start else 0),
             start=c.start,
             end=c.end,
         )
@@ -193,11 +208,16 @@ def profile(
     batch: int = 1,
     whole: bool = False,
     dtype: str = "float32",
+    training: bool = False,
+    optimizer: str = "adamw",
+    frozen: Sequence[str] = (),
 ) -> Profile:
     """Profile a backbone by name (``"efficientnet"``, ``"resnet50"``, ``"pkg.mod:factory"``)
     or an ``nn.Module`` (left untouched: a meta twin is traced).
 
     ``input_shape`` excludes the batch: ``(3, 224, 224)``, ``"3x224x224"`` or ``"1x128:int64"``.
+    ``training=True`` also measures training memory with ``optimizer``, the modules named in
+    ``frozen`` (prefixes; ``""`` = all) not training, as in the paper's fine-tuning.
     """
     spec = _as_spec(input_shape)
     if batch < 1:
@@ -214,11 +234,13 @@ def profile(
         model, built = build(info, (hw[0], hw[1]) if hw else None)
     else:
         raise InputError(f"backbone must be a name or an nn.Module, got {type(backbone).__name__}")
-    return profile_module(model, spec, batch=batch, dtype=dtype, info=info, built=built)
+    return profile_module(model, spec, batch=batch, dtype=dtype, info=info, built=built,
+                          training=training, optimizer=optimizer, frozen=frozen)
 
 
 def profile_module(model: nn.Module, spec: InputSpec, *, batch: int, dtype: str,
-                   info: BackboneInfo, built: str) -> Profile:
+                   info: BackboneInfo, built: str, training: bool = False,
+                   optimizer: str = "adamw", frozen: Sequence[str] = ()) -> Profile:
     """Trace a module that already holds meta parameters (ours to convert) and analyse it."""
     torch_dtype = getattr(torch, dtype)
     if dtype != "float32":
@@ -232,7 +254,16 @@ def profile_module(model: nn.Module, spec: InputSpec, *, batch: int, dtype: str,
         return f"input {shown} (batch {batch} x {spec})"
 
     trace = run_trace(model, [x], describe_input=describe)
-    return analyse(trace, info, spec, batch, dtype, built)
+    result = analyse(trace, info, spec, batch, dtype, built)
+    if not training:
+        return result
+    try:
+        train = training_memory(model, [torch.empty_like(x)], optimizer, frozen)
+    except (RuntimeError, NotImplementedError, ValueError, TypeError) as e:
+        # Inference figures stand on their own; say why the training figure is missing.
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return replace(result, notes=(*result.notes, f"training memory not measured: {first}"))
+    return replace(result, memory=replace(result.memory, training=train))
 
 
 def _as_spec(value: Sequence[int] | str | InputSpec) -> InputSpec:

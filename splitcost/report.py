@@ -22,6 +22,7 @@ from splitcost.zoo import BackboneInfo
 
 DEFAULT_DEVICE = "jetson-nano-4gb"
 DEFAULT_SERVER = "rtx-3090"
+PROCESSES = ("one", "per-task")
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ def compare(
     input_dtype: str = "float32",
     images: int = 1,
     hidden: int = DEFAULT_HIDDEN,
+    processes: str = "one",
     cuts: Sequence[str] = (),
     profiles: Sequence[str | os.PathLike[str]] = (),
 ) -> Report:
@@ -157,6 +159,9 @@ def compare(
         raise InputError(f"--images: expected at least 1, got {images}")
     if hidden < 1:
         raise InputError(f"--hidden: expected at least 1, got {hidden}")
+    if processes not in PROCESSES:
+        raise InputError(f"--processes: expected one of {', '.join(PROCESSES)}, got "
+                         f"{processes!r}")
     task_list = tuple(parse_tasks(tasks))
     dev = device if isinstance(device, Device) else load_device(device, profiles)
     srv = server if isinstance(server, Device) else load_device(server, profiles)
@@ -172,6 +177,7 @@ def compare(
         payload=payload_encoding(payload_dtype, payload_compression),
         input=input_encoding(input_dtype),
         images=images,
+        processes=processes,
     )
     extra = [find_cut(backbone.trace, name) for name in cuts]
     scenarios = price(pricing, extra)

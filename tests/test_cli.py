@@ -68,6 +68,11 @@ def test_profile_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"peak_activation_bytes", "params_bytes", "buffers_bytes", "total_bytes"} <= set(
         d["memory"]["inference"])
     assert d["macs"] == sum(m["macs"] for m in d["modules"] if m["depth"] == 1)
+    assert set(d["memory"]["training"]) >= {"params_bytes", "grads_bytes", "optimizer_bytes",
+                                            "saved_activation_bytes", "total_bytes"}
+    assert d["memory"]["inference"]["peak_module"]
+    assert max(c["live_bytes"] for c in d["live_curve"]) == d["memory"]["inference"][
+        "peak_activation_bytes"]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "markdown", "table"])
@@ -125,6 +130,8 @@ BAD = [
     (["sweep", "--max-payload", "-1MB"], "--max-payload"),
     (["sweep", "--cuts", "some"], "--cuts"),
     (["sweep", "--depth", "0"], "--depth"),
+    (["report", "--processes", "many"], "--processes"),
+    (["profile", "--optimizer", "lion"], "--optimizer"),
 ]
 
 
@@ -200,3 +207,26 @@ def test_every_operator_cut(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     d = json.loads(out)
     assert len(d["cuts"]) > 31 and d["cuts"][1]["cut"].startswith("op0:")
+
+
+def test_loc_processes(capsys: pytest.CaptureFixture[str]) -> None:
+    results = {}
+    for processes in ("one", "per-task"):
+        code, out, _ = run(capsys, "report", "-b", "efficientnet", "-t", "2", "--processes",
+                           processes, "--format", "json")
+        assert code == 0
+        d = json.loads(out)
+        loc = d["scenarios"][0]
+        assert loc["memory_model"] == "inference"
+        results[processes] = loc["edge_memory"]
+    one, per_task = results["one"], results["per-task"]
+    overhead = one["runtime_overhead_bytes"]
+    assert per_task["runtime_overhead_bytes"] == 2 * overhead
+    assert per_task["params_bytes"] == one["params_bytes"]
+
+
+def test_report_cites_the_runtime_overhead(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "report", "-b", "efficientnet", "-t", "2", "--format", "markdown")
+    assert code == 0
+    assert "Runtime overhead counted per process on jetson-nano-4gb" in out
+    assert "pytorch/pytorch" in out  # the cited source

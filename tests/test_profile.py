@@ -123,3 +123,29 @@ def test_vgg16_faces_resolution_batch_32_on_meta() -> None:
     p = profile("vgg16", (3, 2835, 3543), batch=32)
     assert p.zb_shape == (32, 512, 2835 // 32, 3543 // 32)
     assert p.input_bytes == 32 * 3 * 2835 * 3543 * 4
+
+
+def test_training_memory_by_hand() -> None:
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    p = profile(model, (4,), batch=3, training=True, optimizer="adamw")
+    tr = p.memory.training
+    params = 4 * ((4 * 8 + 8) + (8 * 2 + 2))
+    # autograd saves the first Linear's input (3x4 floats) and the ReLU's output (3x8 floats),
+    # which the second Linear saves too (the same storage); weights are parameters, not saved.
+    assert tr.saved_activation_bytes == 4 * (3 * 4 + 3 * 8)
+    assert (tr.params_bytes, tr.grads_bytes, tr.optimizer_bytes) == (params, params, 2 * params)
+    assert tr.total_bytes == 4 * params + tr.saved_activation_bytes
+    frozen = profile(model, (4,), batch=3, training=True, optimizer="sgd", frozen=["0"])
+    second = 4 * (8 * 2 + 2)
+    assert frozen.memory.training.grads_bytes == second
+    assert frozen.memory.training.optimizer_bytes == 0
+    # nothing before the first trainable layer needs saving except its input (the ReLU output)
+    assert frozen.memory.training.saved_activation_bytes == 4 * 3 * 8
+    assert all(q.requires_grad for q in model.parameters())
+
+
+def test_frozen_backbone_saves_nothing() -> None:
+    tr = profile("mobilenet", batch=2, training=True, frozen=[""]).memory.training
+    assert tr.grads_bytes == tr.optimizer_bytes == tr.saved_activation_bytes == 0

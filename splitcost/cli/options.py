@@ -98,7 +98,8 @@ def option(option: str, fn: Callable[..., T], *args: Any) -> T:
         raise InputError(text if text.startswith(option) else f"{option}: {text}") from None
 
 
-def traced_profile(backbone: str, input_shape: str, batch: int, whole: bool, precision: str) -> Any:
+def traced_profile(backbone: str, input_shape: str, batch: int, whole: bool, precision: str,
+                   **training: Any) -> Any:
     from splitcost.profiling import profile
     from splitcost.units import parse_dtype, parse_input
 
@@ -106,7 +107,7 @@ def traced_profile(backbone: str, input_shape: str, batch: int, whole: bool, pre
     if batch < 1:
         raise InputError(f"--batch: expected an integer of at least 1, got {batch}")
     dtype = option("--precision", parse_dtype, precision)
-    return profile(backbone, spec, batch=batch, whole=whole, dtype=dtype)
+    return profile(backbone, spec, batch=batch, whole=whole, dtype=dtype, **training)
 
 
 # --- commands ----------------------------------------------------------------------------------

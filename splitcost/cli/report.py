@@ -47,6 +47,10 @@ def report(
     images: Annotated[int, typer.Option("--images", help="Price K inferences back to back "
                                         "(the paper's 100-input example).")] = 1,
     hidden: Hidden = 256,
+    processes: Annotated[
+        str, typer.Option("--processes", help="LoC: the N networks in one process, or one "
+                          "process per task (each with its own runtime).")
+    ] = "one",
     cut: Annotated[
         list[str] | None,
         typer.Option("--cut", help="Add Split@NAME for a cut from 'splitcost sweep' (a module "
@@ -77,7 +81,7 @@ def report(
     p = traced_profile(backbone, input_shape, batch, False, precision)
     r = compare(p, tasks, device=dev, server=srv, link=lnk, memory_model=memory_model,
                 payload_dtype=payload_dtype, payload_compression=payload_compression,
-                input_dtype=input_dtype, images=images, hidden=hidden,
+                input_dtype=input_dtype, images=images, hidden=hidden, processes=processes,
                 cuts=option("--cut", list, cut or []))
     _render_report(r, fmt)
 

@@ -71,6 +71,19 @@ def _fits_cell(s: Scenario) -> str:
     return f"no ({s.binding.split()[0]})"
 
 
+def _overhead_lines(r: Report) -> tuple[str, ...]:
+    """Cite the runtime overhead the inference model adds per process on each device."""
+    if r.memory_model != "inference":
+        return ()
+    out = []
+    for d in (r.device, r.server):
+        src = d.sources.get("memory.runtime_overhead")
+        cite = f" ({src.kind}: {src.ref})" if src else ""
+        out.append(f"Runtime overhead counted per process on {d.name}: "
+                   f"{format_bytes(d.runtime_overhead)}{cite}")
+    return tuple(out)
+
+
 def report_grid(r: Report) -> Grid:
     from splitcost.memory import MEMORY_MODEL_SENTENCES
 
@@ -108,7 +121,7 @@ def report_grid(r: Report) -> Grid:
         f"{r.input.label}",
         f"Memory model: {MEMORY_MODEL_SENTENCES[r.memory_model]}",
     )
-    notes = (*r.notes,
+    notes = (*r.notes, *_overhead_lines(r),
         f"Memory: % of the device's usable memory. Times{scale}: edge compute + transfer "
         "(RTT + payload up + results back) + server compute; compute from a per-operator "
         "roofline of the device profile.",
@@ -198,6 +211,20 @@ def sweep_grid(sw: Sweep) -> Grid:
     )
 
 
+def _training_line(p: Profile) -> tuple[str, ...]:
+    tr = p.memory.training
+    if tr is None:
+        return ()
+    what = "frozen " + ", ".join(f or "everything" for f in tr.frozen) if tr.frozen else (
+        "every parameter trains")
+    return (
+        f"Memory, training ({tr.optimizer}, {what}): {format_bytes(tr.total_bytes)} = params "
+        f"{format_bytes(tr.params_bytes)} + grads {format_bytes(tr.grads_bytes)} + optimizer "
+        f"state {format_bytes(tr.optimizer_bytes)} + activations saved for backward "
+        f"{format_bytes(tr.saved_activation_bytes)} (measured): one training step",
+    )
+
+
 def profile_grid(p: Profile, depth: int = 1) -> Grid:
     rows = []
     for m in p.modules:
@@ -210,6 +237,7 @@ def profile_grid(p: Profile, depth: int = 1) -> Grid:
                 format_shape(m.output_shape) if m.output_shape is not None else "-",
                 format_count(m.params) if m.params else "-",
                 format_count(m.macs) if m.macs else "-",
+                format_bytes(m.peak_live_bytes),
                 format_bytes(m.payload_bytes),
             )
         )
@@ -227,11 +255,13 @@ def profile_grid(p: Profile, depth: int = 1) -> Grid:
         f"Z_b (output): {format_shape(p.zb_shape)} {p.zb_dtype} = {p.zb_bytes:,} bytes flattened",
         f"Memory, inference: {format_bytes(inf.total_bytes)} = peak live activations "
         f"{format_bytes(inf.peak_activation_bytes)} (at {inf.peak_module or 'the input'}) + "
-        f"params {format_bytes(inf.params_bytes)} + buffers {format_bytes(inf.buffers_bytes)}",
+        f"params {format_bytes(inf.params_bytes)} + buffers {format_bytes(inf.buffers_bytes)}: "
+        "what one eager forward pass holds at its worst moment",
+        *_training_line(p),
         f"Memory, torchinfo 1.8.0: {t.total_bytes / 1e6:,.2f} MB = input "
         f"{t.input_bytes / 1e6:,.2f} + forward/backward pass {t.forward_backward_bytes / 1e6:,.2f}"
-        f" + params {t.params_bytes / 1e6:,.2f} MB (a training heuristic: 2 x outputs of leaf "
-        "layers with parameters)",
+        f" + params {t.params_bytes / 1e6:,.2f} MB: torchinfo's estimate (2 x outputs of leaf "
+        "layers with parameters), a training heuristic, as the paper reported it",
         "Payload: bytes crossing a cut right after the module (every storage produced before "
         "and read after it). Units: kB/MB/GB = 10^3/10^6/10^9 bytes; counts include the batch.",
     )
@@ -242,11 +272,12 @@ def profile_grid(p: Profile, depth: int = 1) -> Grid:
                   f"{', '.join(p.unsupported_ops)}",)
     return Grid(
         title=f"splitcost profile: {p.backbone.requested}",
-        columns=("Module", "Type", "Output shape", "Params", "MACs", "Payload if cut after"),
+        columns=("Module", "Type", "Output shape", "Params", "MACs", "Peak live",
+                 "Payload if cut after"),
         rows=tuple(rows),
         context=context,
-        notes=notes,
-        right=(3, 4, 5),
+        notes=(*notes, *p.notes),
+        right=(3, 4, 5, 6),
     )
 
 
