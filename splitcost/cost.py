@@ -79,6 +79,19 @@ class Constraint:
 
 
 @dataclass(frozen=True)
+class LatencyBand:
+    """The range a scenario's latency is expected in: the compute parts within each device's
+    validated error of the latency model, the transfer at the link's p10 and p90 uplink."""
+
+    low_s: float
+    high_s: float
+    basis: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One deployment, priced. Times are per inference (one batch); bytes are ints."""
 
@@ -99,6 +112,7 @@ class Scenario:
     server_s: float
     images: int = 1
     notes: tuple[str, ...] = field(default=())
+    band: LatencyBand | None = None
 
     @property
     def transfer_s(self) -> float:
@@ -143,6 +157,7 @@ class Scenario:
             "transfer": self.transfer.to_dict(),
             "images": self.images,
             "images_total_s": self.images * self.total_s,
+            "latency_band": self.band.to_dict() if self.band else None,
             "notes": list(self.notes),
         }
 
@@ -309,6 +324,7 @@ def _scenario(name: str, description: str, pr: Pricing, edge: MemoryBreakdown | 
               edge_macs: int, server_macs: int, edge_s: float, server_s: float,
               notes: tuple[str, ...] = ()) -> Scenario:
     constraints = _constraints(edge, server, pr)
+    band = latency_band(pr, edge_s, server_s, xfer)
     return Scenario(
         name=name,
         description=description,
@@ -327,7 +343,32 @@ def _scenario(name: str, description: str, pr: Pricing, edge: MemoryBreakdown | 
         server_s=server_s,
         images=pr.images,
         notes=notes,
+        band=band,
     )
+
+
+def latency_band(pr: Pricing, edge_s: float, server_s: float, xfer: Transfer
+                 ) -> LatencyBand | None:
+    """Low and high latency from the devices' validated errors and the link's percentiles."""
+    basis = []
+    low = high = 0.0
+    for part, device in ((edge_s, pr.device), (server_s, pr.server)):
+        err = device.latency_error
+        if part and err is not None:
+            basis.append(f"{device.name} compute +/-{100 * err:.0f}%")
+        err = err or 0.0
+        low += part * (1 - err)
+        high += part * (1 + err)
+    link = pr.link
+    up = xfer.uplink_s
+    slow = up * link.bandwidth_bps / link.bandwidth_p10_bps if link.bandwidth_p10_bps else up
+    fast = up * link.bandwidth_bps / link.bandwidth_p90_bps if link.bandwidth_p90_bps else up
+    if xfer.payload_bytes and (link.bandwidth_p10_bps or link.bandwidth_p90_bps):
+        basis.append(f"{link.name} uplink p10-p90")
+    if not basis:
+        return None
+    rest = xfer.latency_s + xfer.downlink_s
+    return LatencyBand(low + rest + fast, high + rest + slow, "; ".join(basis))
 
 
 def _results_bytes(heads: Sequence[Profile]) -> int:

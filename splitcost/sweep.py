@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from splitcost.cost import Pricing, Scenario, mtl_local, split
@@ -112,6 +112,7 @@ class Sweep:
     local: Scenario  # MTL-Local, the no-link alternative
     notes: tuple[str, ...]
     verdict: str
+    close: tuple[int, ...] = ()  # cuts whose likely range overlaps the best one's: measure them
 
     @property
     def best_result(self) -> CutResult | None:
@@ -138,6 +139,7 @@ class Sweep:
             "mtl_local": {"feasible": self.local.feasible, "total_s": self.local.total_s,
                           "edge_memory_bytes": self.local.edge_memory_bytes},
             "notes": list(self.notes),
+            "within_error_band": [self.results[i].cut.name for i in self.close],
             "verdict": self.verdict,
         }
 
@@ -253,9 +255,18 @@ def sweep(
             others.append(("MTL-Local", local))
         flips = _nearest(crossovers(results[best].scenario, others, lnk), lnk)
     notes = uint8_note(profile, pr.payload)
+    close = () if best is None else tuple(
+        i for i in ok if i != best and _overlap(results[i].scenario, results[best].scenario))
     sw = Sweep(profile, task_list, heads, dev, srv, lnk, memory_model, objective, slo_s,
-               max_payload_bytes, tuple(results), best, pareto, flips, local, notes, "")
-    return Sweep(**{**sw.__dict__, "verdict": sweep_verdict(sw)})
+               max_payload_bytes, tuple(results), best, pareto, flips, local, notes, "", close)
+    return replace(sw, verdict=sweep_verdict(sw))
+
+
+def _overlap(a: Scenario, b: Scenario) -> bool:
+    """Whether two scenarios' likely latency ranges overlap (the model cannot tell them apart)."""
+    if a.band is None or b.band is None:
+        return False
+    return a.band.low_s <= b.band.high_s and b.band.low_s <= a.band.high_s
 
 
 def sweep_verdict(sw: Sweep) -> str:
@@ -272,6 +283,10 @@ def sweep_verdict(sw: Sweep) -> str:
         text += f"; {side} {format_rate(c.bandwidth_bps)} {c.winner} wins"
     if not sw.crossovers:
         text += "; no other option wins at any uplink bandwidth"
+    if sw.close:
+        names = ", ".join(sw.results[i].cut.name for i in sw.close[:4])
+        text += (f"; within the latency model's error band of it: {names} (measure these "
+                 "on the device)")
     local = sw.local
     if local.feasible and local.total_s < s.total_s:
         text = (f"Running everything on {sw.device.name} (MTL-Local, "

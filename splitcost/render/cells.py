@@ -6,6 +6,7 @@ so that the terminal table and the Markdown table always agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -84,12 +85,27 @@ def _overhead_lines(r: Report) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _band_cell(s: Scenario, k: int = 1) -> str:
+    if s.band is None:
+        return "-"
+    return f"{format_seconds(s.band.low_s * k)} - {format_seconds(s.band.high_s * k)}"
+
+
+def _band_notes(scenarios: Sequence[Scenario]) -> tuple[str, ...]:
+    bases = sorted({s.band.basis for s in scenarios if s.band})
+    if not bases:
+        return ("Latency: the devices' profiles carry no validated error band for the latency "
+                "model; treat compute times as estimates.",)
+    return (f"Likely range: {'; '.join(bases)}.",)
+
+
 def report_grid(r: Report) -> Grid:
     from splitcost.memory import MEMORY_MODEL_SENTENCES
 
     bb = r.backbone
     k = r.images
     scale = f" for {k} inferences" if k > 1 else " per inference"
+    banded = any(s.band for s in r.scenarios)
     rows = []
     for s in r.scenarios:
         rows.append(
@@ -103,6 +119,7 @@ def report_grid(r: Report) -> Grid:
                 format_seconds(s.transfer_s * k),
                 format_seconds(s.server_s * k),
                 format_seconds(s.total_s * k),
+                *((_band_cell(s, k),) if banded else ()),
             )
         )
     heads = r.heads[0]
@@ -133,11 +150,11 @@ def report_grid(r: Report) -> Grid:
         title=f"splitcost report: {bb.backbone.requested}, {len(r.tasks)} tasks, "
         f"{r.device.name} -> {r.link.name} -> {r.server.name}",
         columns=("Scenario", "Fits", "Edge memory", "Server memory", "Payload", "Edge",
-                 "Transfer", "Server", "Total"),
+                 "Transfer", "Server", "Total", *(("Likely range",) if banded else ())),
         rows=tuple(rows),
         context=context,
-        notes=notes,
-        right=(2, 3, 4, 5, 6, 7, 8),
+        notes=(*notes, *_band_notes(r.scenarios)),
+        right=(2, 3, 4, 5, 6, 7, 8, 9),
         dim_rows=tuple(dim),
         bold_rows=tuple(best),
     )
@@ -170,6 +187,7 @@ def sweep_grid(sw: Sweep) -> Grid:
                 format_seconds(s.transfer_s),
                 format_seconds(s.server_s),
                 format_seconds(s.total_s),
+                _band_cell(s),
                 "yes" if r.ok else "no: " + "; ".join(r.violations),
             )
         )
@@ -201,11 +219,11 @@ def sweep_grid(sw: Sweep) -> Grid:
         title=f"splitcost sweep: {bb.backbone.requested}, {sw.device.name} -> {sw.link.name} -> "
         f"{sw.server.name}",
         columns=("Cut", "Mark", "Payload", "Tensors crossing", "Edge memory", "Edge MACs",
-                 "Edge", "Transfer", "Server", "Total", "Meets"),
+                 "Edge", "Transfer", "Server", "Total", "Likely range", "Meets"),
         rows=tuple(rows),
         context=context,
-        notes=notes,
-        right=(2, 4, 5, 6, 7, 8, 9),
+        notes=(*notes, *_band_notes([r.scenario for r in sw.results])),
+        right=(2, 4, 5, 6, 7, 8, 9, 10),
         dim_rows=tuple(i for i, r in enumerate(sw.results) if not r.ok),
         bold_rows=() if sw.best is None else (sw.best,),
     )
