@@ -92,6 +92,30 @@ class LatencyBand:
 
 
 @dataclass(frozen=True)
+class Energy:
+    """Edge energy per inference, joules: the device computing (active power x edge compute),
+    the device waiting for the results (idle power x transfer and server time), the radio
+    sending the payload (energy per bit + base power while sending). A cellular radio that was
+    idle also burns a tail after the burst, given separately because back-to-back inferences
+    share it."""
+
+    compute_j: float
+    idle_j: float
+    radio_j: float
+    tail_j: float
+    basis: str
+
+    @property
+    def total_j(self) -> float:
+        return self.compute_j + self.idle_j + self.radio_j
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["total_j"] = self.total_j
+        return d
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One deployment, priced. Times are per inference (one batch); bytes are ints."""
 
@@ -113,6 +137,7 @@ class Scenario:
     images: int = 1
     notes: tuple[str, ...] = field(default=())
     band: LatencyBand | None = None
+    energy: Energy | None = None
 
     @property
     def transfer_s(self) -> float:
@@ -158,6 +183,7 @@ class Scenario:
             "images": self.images,
             "images_total_s": self.images * self.total_s,
             "latency_band": self.band.to_dict() if self.band else None,
+            "energy": self.energy.to_dict() if self.energy else None,
             "notes": list(self.notes),
         }
 
@@ -325,6 +351,7 @@ def _scenario(name: str, description: str, pr: Pricing, edge: MemoryBreakdown | 
               notes: tuple[str, ...] = ()) -> Scenario:
     constraints = _constraints(edge, server, pr)
     band = latency_band(pr, edge_s, server_s, xfer)
+    energy = edge_energy(pr.device, pr.link, edge_s, server_s, xfer)
     return Scenario(
         name=name,
         description=description,
@@ -344,8 +371,28 @@ def _scenario(name: str, description: str, pr: Pricing, edge: MemoryBreakdown | 
         images=pr.images,
         notes=notes,
         band=band,
+        energy=energy,
     )
 
+
+def edge_energy(device: Device, link: Link, edge_s: float, server_s: float, xfer: Transfer
+                ) -> Energy | None:
+    """Energy per inference on the edge device; None without the device's power figures."""
+    if device.power_active_w is None:
+        return None
+    idle = (device.power_idle_w or 0.0) * (xfer.total_s + server_s)
+    radio, tail = 0.0, 0.0
+    basis = f"{device.name} {device.power_active_w:g} W active"
+    if device.power_idle_w is not None:
+        basis += f", {device.power_idle_w:g} W idle"
+    if xfer.payload_bytes and link.energy is not None:
+        radio = link.energy.per_bit_j * xfer.payload_bytes * 8
+        radio += link.energy.base_power_w * xfer.uplink_s
+        tail = link.energy.tail_j
+        basis += f"; {link.name} radio {link.energy.per_bit_j * 1e9:g} nJ/bit"
+    elif xfer.payload_bytes:
+        basis += f"; no radio energy model for {link.name}"
+    return Energy(device.power_active_w * edge_s, idle, radio, tail, basis)
 
 def latency_band(pr: Pricing, edge_s: float, server_s: float, xfer: Transfer
                  ) -> LatencyBand | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from splitcost.breakeven import Flip, scenario_flips
 from splitcost.cost import SCENARIOS, Pricing, Scenario, price
 from splitcost.cuts import find_cut
 from splitcost.errors import InputError
@@ -17,7 +18,8 @@ from splitcost.memory import MEMORY_MODEL_SENTENCES, MEMORY_MODELS
 from splitcost.payload import Encoding, input_encoding, payload_encoding
 from splitcost.profiles import Device, Link, load_device, load_link
 from splitcost.profiling import Profile, profile_module
-from splitcost.units import InputSpec, format_bytes, format_seconds
+from splitcost.sensitivity import Sensitivity, most_sensitive, sensitivity
+from splitcost.units import InputSpec, format_bytes, format_rate, format_seconds
 from splitcost.zoo import BackboneInfo
 
 DEFAULT_DEVICE = "jetson-nano-4gb"
@@ -44,6 +46,8 @@ class Report:
     best: str | None
     verdict: str
     notes: tuple[str, ...] = ()
+    breakeven: tuple[Flip, ...] = ()
+    sensitivity: tuple[Sensitivity, ...] = ()
 
     def scenario(self, name: str) -> Scenario:
         for s in self.scenarios:
@@ -99,6 +103,8 @@ class Report:
             "best": self.best,
             "verdict": self.verdict,
             "notes": list(self.notes),
+            "breakeven": [f.to_dict() for f in self.breakeven],
+            "sensitivity": [s.to_dict() for s in self.sensitivity],
         }
 
 
@@ -150,8 +156,12 @@ def compare(
     processes: str = "one",
     cuts: Sequence[str] = (),
     profiles: Sequence[str | os.PathLike[str]] = (),
+    what_if: bool = True,
 ) -> Report:
-    """Price LoC, MTL-Local, RoC and MTL-Split for ``backbone`` with ``tasks`` task heads."""
+    """Price LoC, MTL-Local, RoC and MTL-Split for ``backbone`` with ``tasks`` task heads.
+
+    ``what_if`` adds the break-even bandwidths and RTTs and the one-input-at-a-time sensitivity.
+    """
     if memory_model not in MEMORY_MODELS:
         raise InputError(f"--memory-model: expected one of {', '.join(MEMORY_MODELS)}, got "
                          f"{memory_model!r}")
@@ -182,6 +192,19 @@ def compare(
     extra = [find_cut(backbone.trace, name) for name in cuts]
     scenarios = price(pricing, extra)
     best, text = verdict(scenarios, dev, srv)
+    flips: tuple[Flip, ...] = ()
+    moves: tuple[Sensitivity, ...] = ()
+    if what_if and best is not None:
+        chosen = next(s for s in scenarios if s.name == best)
+        others = [s for s in scenarios if s.feasible and s.name != best]
+        flips = tuple(scenario_flips(chosen, others, lnk))
+        classes = task_list[0].classes
+
+        def heads_for(n: int) -> tuple[Profile, ...]:
+            return head_profiles(backbone, [Task(classes)] * n, hidden)
+
+        moves = sensitivity(pricing, heads_for)
+        text = text[:-1] + _what_if_text(flips, moves, lnk)
     return Report(
         backbone=backbone,
         tasks=task_list,
@@ -210,6 +233,27 @@ def uint8_note(profile: Profile, payload: Encoding) -> tuple[str, ...]:
                 f"{payload.label} ({zb:,} bytes): RoC with --input-dtype uint8 sends less "
                 "than MTL-Split.",)
     return ()
+
+
+def _what_if_text(flips: Sequence[Flip], moves: Sequence[Sensitivity], link: Link) -> str:
+    parts = []
+    for parameter in ("bandwidth", "rtt"):
+        near = [f for f in flips if f.parameter == parameter]
+        now = link.bandwidth_bps if parameter == "bandwidth" else link.rtt_s
+        for direction in ("below", "above"):
+            side = [f for f in near if f.direction == direction and (
+                f.value < now if direction == "below" else f.value > now)]
+            if not side:
+                continue
+            f = (max if direction == "below" else min)(side, key=lambda f: f.value)
+            shown = format_rate(f.value) if parameter == "bandwidth" else format_seconds(f.value)
+            what = "uplink" if parameter == "bandwidth" else "RTT"
+            parts.append(f"{f.winner} wins with an {what} {direction} {shown}")
+    top = most_sensitive(moves)
+    if top is not None and top.change_pct is not None:
+        effect = f"{top.best} wins" if top.flips else f"{top.change_pct:+.0f}% latency"
+        parts.append(f"the input that moves it most: {top.input} {top.change} ({effect})")
+    return ("; " + "; ".join(parts) + ".") if parts else "."
 
 
 def verdict(scenarios: Sequence[Scenario], device: Device, server: Device

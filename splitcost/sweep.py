@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from splitcost.breakeven import Crossover, crossovers, nearest
 from splitcost.cost import Pricing, Scenario, mtl_local, split
 from splitcost.cuts import Cut, cuts, find_cut
 from splitcost.errors import InputError
@@ -26,7 +27,7 @@ from splitcost.profiling import Profile
 from splitcost.report import DEFAULT_DEVICE, DEFAULT_SERVER, head_profiles, uint8_note
 from splitcost.units import format_bytes, format_rate, format_seconds
 
-OBJECTIVES = ("latency", "edge-memory", "payload")
+OBJECTIVES = ("latency", "edge-memory", "payload", "energy")
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,12 @@ class CutResult:
 
     def objective(self, objective: str) -> tuple[float, float]:
         s = self.scenario
+        energy = s.energy.total_j if s.energy else math.inf
         primary = {
             "latency": s.total_s,
             "edge-memory": float(s.edge_memory_bytes),
             "payload": float(s.payload_bytes),
+            "energy": energy,
         }[objective]
         return primary, s.total_s
 
@@ -74,23 +77,11 @@ class CutResult:
             "transfer_s": s.transfer_s,
             "server_s": s.server_s,
             "total_s": s.total_s,
+            "edge_energy_j": s.energy.total_j if s.energy else None,
             "feasible": s.feasible,
             "meets_constraints": self.ok,
             "violations": list(self.violations),
         }
-
-
-@dataclass(frozen=True)
-class Crossover:
-    """Beyond this uplink bandwidth another option beats the chosen cut."""
-
-    bandwidth_bps: float
-    winner: str  # a cut name, or "MTL-Local"
-    below: bool  # True: the winner is better below this bandwidth
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"bandwidth_bps": self.bandwidth_bps, "winner": self.winner,
-                "direction": "below" if self.below else "above"}
 
 
 @dataclass(frozen=True)
@@ -167,41 +158,6 @@ def pareto_front(points: Sequence[tuple[float, ...]]) -> list[int]:
     return front
 
 
-def _line(s: Scenario, link: Link) -> tuple[float, float]:
-    """A scenario's latency as ``fixed + per_inverse_bandwidth / bandwidth``."""
-    slope = s.transfer.uplink_s * link.bandwidth_bps + s.transfer.downlink_s * link.bandwidth_bps
-    return s.total_s - s.transfer.uplink_s - s.transfer.downlink_s, slope
-
-
-def crossovers(chosen: Scenario, others: Sequence[tuple[str, Scenario]], link: Link
-               ) -> list[Crossover]:
-    """For each other option, the bandwidth where its latency line meets the chosen one's."""
-    fixed, slope = _line(chosen, link)
-    out = []
-    for name, s in others:
-        f2, s2 = _line(s, link)
-        if math.isclose(s2, slope) or math.isclose(f2, fixed):
-            continue
-        inverse = (fixed - f2) / (s2 - slope)  # 1 / bandwidth where the lines cross
-        if inverse <= 0:
-            continue
-        out.append(Crossover(1.0 / inverse, name, below=s2 < slope))
-    return out
-
-
-def _nearest(found: Sequence[Crossover], link: Link) -> tuple[Crossover, ...]:
-    """The closest flips on each side of the current bandwidth."""
-    now = link.bandwidth_bps
-    below = [c for c in found if c.below and c.bandwidth_bps < now]
-    above = [c for c in found if not c.below and c.bandwidth_bps > now]
-    picked = []
-    if below:
-        picked.append(max(below, key=lambda c: c.bandwidth_bps))
-    if above:
-        picked.append(min(above, key=lambda c: c.bandwidth_bps))
-    return tuple(picked)
-
-
 def sweep(
     profile: Profile,
     tasks: int | str | list[int] = 3,
@@ -253,7 +209,7 @@ def sweep(
         others = [(results[i].cut.name, results[i].scenario) for i in ok if i != best]
         if local.feasible:
             others.append(("MTL-Local", local))
-        flips = _nearest(crossovers(results[best].scenario, others, lnk), lnk)
+        flips = nearest(crossovers(results[best].scenario, others, lnk), lnk)
     notes = uint8_note(profile, pr.payload)
     close = () if best is None else tuple(
         i for i in ok if i != best and _overlap(results[i].scenario, results[best].scenario))

@@ -21,6 +21,7 @@ from splitcost.units import (
 if TYPE_CHECKING:
     from splitcost.cost import Scenario
     from splitcost.paper import PaperResult
+    from splitcost.plan import Plan
     from splitcost.profiles import Device, Link
     from splitcost.profiling import Profile
     from splitcost.report import Report
@@ -359,4 +360,53 @@ def paper_grid(result: PaperResult) -> Grid:
                "arithmetic = follows from the paper's printed figures; not reproduced = no "
                "reading of the setup gives the printed value.",),
         keep=(0, 1, 2, 3),
+    )
+
+
+def _pct(x: float) -> str:
+    return "-" if x == 0 else ("inf" if x == float("inf") else f"{100 * x:.0f}%")
+
+
+def plan_grid(pl: Plan) -> Grid:
+    r = pl.report
+    rows = []
+    for row in pl.rows:
+        rows.append(
+            (
+                row.name,
+                "yes" if row.device_ok else f"no ({row.device_binding})",
+                format_seconds(row.latency_s),
+                f"{row.pipelined_fps:.3g}/s",
+                _pct(row.edge_utilisation),
+                _pct(row.uplink_utilisation),
+                _pct(row.server_utilisation),
+                format_rate(row.ingress_bps) if row.ingress_bps else "-",
+                format_bytes(row.server_memory_bytes) if row.server_memory_bytes else "-",
+                "-" if row.servers_needed == 0 else str(row.max_devices_per_server or "any"),
+                "none" if row.servers_needed is None else str(row.servers_needed),
+                row.binding,
+            )
+        )
+    context = (
+        f"Fleet: {pl.devices} x {r.device.name} at {pl.fps:g} inferences/s each, over "
+        f"{link_line(r.link)}",
+        f"Servers: {r.server.name}, ingress {format_rate(pl.ingress_bps)} per server, "
+        f"{pl.concurrency} batch(es) in flight; backbone {r.backbone.backbone.requested}, "
+        f"{len(r.tasks)} tasks, Z_b sent as {r.payload.label}, RoC input as {r.input.label}",
+    )
+    notes = (
+        "Edge/uplink: one device's utilisation (F x time per inference, F x payload bits / "
+        "goodput); server: utilisation of one server at the whole fleet (above 100% means "
+        "more servers). Pipelined rate: 1 / slowest of edge compute, uplink, server compute.",
+    )
+    return Grid(
+        title=f"splitcost plan: {pl.devices} devices at {pl.fps:g}/s",
+        columns=("Scenario", "Device keeps up", "Latency", "Pipelined", "Edge", "Uplink",
+                 "Server", "Ingress", "Server memory", "Devices/server", "Servers", "Binding"),
+        rows=tuple(rows),
+        context=context,
+        notes=notes,
+        right=(2, 3, 4, 5, 6, 7, 8, 9, 10),
+        bold_rows=tuple(i for i, row in enumerate(pl.rows) if row.name == pl.best),
+        dim_rows=tuple(i for i, row in enumerate(pl.rows) if not row.device_ok),
     )

@@ -1,0 +1,90 @@
+"""`splitcost plan`: how many devices one server takes, and which deployment, for a fleet."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from splitcost.cli.app import app
+from splitcost.cli.options import (
+    Backbone,
+    Batch,
+    DeviceOpt,
+    Format,
+    Hidden,
+    InputDtype,
+    InputShape,
+    LinkOpt,
+    MemoryModel,
+    PayloadCompression,
+    PayloadDtype,
+    Precision,
+    Profiles,
+    ServerOpt,
+    Tasks,
+    check_format,
+    option,
+    traced_profile,
+)
+from splitcost.cli.output import output
+from splitcost.errors import InputError
+
+
+@app.command()
+def plan(
+    backbone: Backbone = "efficientnet",
+    tasks: Tasks = "3",
+    devices: Annotated[int, typer.Option("--devices", "-n", help="Edge devices in the fleet.")]
+    = 100,
+    fps: Annotated[str, typer.Option("--fps", help="Inferences per second per device.")] = "1",
+    link: LinkOpt = "lte",
+    device: DeviceOpt = "jetson-nano-4gb",
+    server: ServerOpt = "rtx-3090",
+    ingress: Annotated[str, typer.Option("--ingress", help="Network capacity of one server, "
+                                         "e.g. 10gbps.")] = "10gbps",
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Batches one server holds "
+                                             "in flight.")] = 1,
+    input_shape: InputShape = "3x224x224",
+    batch: Batch = 1,
+    precision: Precision = "float32",
+    memory_model: MemoryModel = "inference",
+    payload_dtype: PayloadDtype = "float32",
+    payload_compression: PayloadCompression = None,
+    input_dtype: InputDtype = "float32",
+    hidden: Hidden = 256,
+    profiles: Profiles = None,
+    fmt: Format = "table",
+) -> None:
+    """Fleet sizing: utilisation, ingress, servers needed and the binding resource."""
+    from splitcost.heads import parse_tasks
+    from splitcost.payload import input_encoding, payload_encoding
+    from splitcost.profiles import load_device, load_link
+    from splitcost.units import parse_input, parse_rate
+
+    fmt = check_format(fmt)
+    option("--input", parse_input, input_shape)
+    option("--tasks", parse_tasks, tasks)
+    payload_encoding(payload_dtype, payload_compression)
+    input_encoding(input_dtype)
+    try:
+        rate = float(fps)
+    except ValueError:
+        raise InputError(
+            f"--fps: expected a number of inferences per second, got {fps!r}") from None
+    ingress_bps = option("--ingress", parse_rate, ingress)
+    dirs = profiles or []
+    dev = option("--device", load_device, device, dirs)
+    srv = option("--server", load_device, server, dirs)
+    lnk = option("--link", load_link, link, dirs)
+
+    from splitcost.plan import plan as run_plan
+    from splitcost.render import cells
+
+    p = traced_profile(backbone, input_shape, batch, False, precision)
+    pl = run_plan(p, tasks, devices=devices, fps=rate, ingress_bps=ingress_bps,
+                  concurrency=concurrency, device=dev, server=srv, link=lnk,
+                  memory_model=memory_model, payload_dtype=payload_dtype,
+                  payload_compression=payload_compression, input_dtype=input_dtype,
+                  hidden=hidden)
+    output(fmt, pl.to_dict, lambda: cells.plan_grid(pl), pl.verdict)
