@@ -221,6 +221,8 @@ def compare(
         best=best,
         verdict=text,
         notes=uint8_note(backbone, pricing.payload),
+        breakeven=flips,
+        sensitivity=moves,
     )
 
 

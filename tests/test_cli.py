@@ -132,6 +132,11 @@ BAD = [
     (["sweep", "--depth", "0"], "--depth"),
     (["report", "--processes", "many"], "--processes"),
     (["profile", "--optimizer", "lion"], "--optimizer"),
+    (["plan", "--devices", "0"], "--devices"),
+    (["plan", "--fps", "fast"], "--fps"),
+    (["plan", "--fps", "-2"], "--fps"),
+    (["plan", "--ingress", "10"], "--ingress"),
+    (["plan", "--concurrency", "0"], "--concurrency"),
 ]
 
 
@@ -230,3 +235,25 @@ def test_report_cites_the_runtime_overhead(capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     assert "Runtime overhead counted per process on jetson-nano-4gb" in out
     assert "pytorch/pytorch" in out  # the cited source
+
+
+def test_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plan", "--backbone", "efficientnet", "--tasks", "3",
+                       "--devices", "200", "--fps", "5", "--link", "lte")
+    assert code == 0
+    assert "Binding" in out and "server compute" in out or "uplink" in out
+    code, out, _ = run(capsys, "plan", "-b", "efficientnet", "-n", "200", "--fps", "5",
+                       "--link", "lte", "--payload-dtype", "int8", "--format", "json")
+    d = json.loads(out)
+    split = next(s for s in d["scenarios"] if s["name"] == "MTL-Split")
+    assert split["device_ok"] and split["servers_needed"] >= 1
+    assert split["binding"] in ("server compute", "server ingress", "server memory")
+
+
+def test_report_breakeven_and_sensitivity(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "report", "-b", "efficientnet", "-l", "1gbps", "--format", "json")
+    d = json.loads(out)
+    assert any(f["parameter"] == "bandwidth" for f in d["breakeven"])
+    inputs = {s["input"] for s in d["sensitivity"]}
+    assert {"uplink bandwidth", "RTT", "edge device throughput", "tasks", "payload"} <= inputs
+    assert "wins with an uplink" in d["verdict"]
