@@ -18,7 +18,7 @@ from splitcost.memory import (
     state_bytes,
     torchinfo_memory,
 )
-from splitcost.trace import Trace, run_trace
+from splitcost.trace import Trace, TraceError, run_trace
 from splitcost.training import TrainingMemory, training_memory
 from splitcost.units import DTYPE_BYTES, InputSpec, parse_input
 from splitcost.zoo import BackboneInfo, build, meta_twin, resolve
@@ -230,12 +230,65 @@ def profile(
         model, built = meta_twin(backbone), "meta twin of the given module"
     elif isinstance(backbone, str):
         info = resolve(backbone, whole)
+        if info.source == "torchvision" and len(spec.shape) != 3:
+            raise InputError(f"{info.name} takes one image per sample as CxHxW, such as "
+                             f"3x224x224; got {spec}")
         hw = spec.shape[-2:] if len(spec.shape) >= 2 else None
         model, built = build(info, (hw[0], hw[1]) if hw else None)
     else:
         raise InputError(f"backbone must be a name or an nn.Module, got {type(backbone).__name__}")
-    return profile_module(model, spec, batch=batch, dtype=dtype, info=info, built=built,
-                          training=training, optimizer=optimizer, frozen=frozen)
+    try:
+        return profile_module(model, spec, batch=batch, dtype=dtype, info=info, built=built,
+                              training=training, optimizer=optimizer, frozen=frozen)
+    except TraceError as e:
+        hint = _smallest_square(backbone, spec, whole) if _is_image(spec) else None
+        if hint is None:
+            raise
+        raise TraceError(f"{e}; the smallest square input that works is {hint}") from e
+
+
+def _is_image(spec: InputSpec) -> bool:
+    return len(spec.shape) == 3 and spec.dtype in FLOAT_DTYPES
+
+
+SEARCH_LIMIT = 4096
+
+
+def _smallest_square(backbone: Any, spec: InputSpec, whole: bool) -> InputSpec | None:
+    """The smallest CxSxS input the network runs on, when the given one is too small for it
+    (VGG16's five poolings need 32x32). Meta traces are cheap: doubling, then bisection."""
+
+    def runs(size: int) -> bool:
+        try:
+            _trace_only(backbone, InputSpec((spec.shape[0], size, size)), whole)
+        except TraceError:
+            return False
+        return True
+
+    low, high = max(spec.shape[1:]), 0
+    size = max(2 * low, 2)
+    while size <= SEARCH_LIMIT:
+        if runs(size):
+            high = size
+            break
+        low, size = size, 2 * size
+    if not high:
+        return None
+    while high - low > 1:
+        middle = (low + high) // 2
+        if runs(middle):
+            high = middle
+        else:
+            low = middle
+    return InputSpec((spec.shape[0], high, high))
+
+
+def _trace_only(backbone: Any, spec: InputSpec, whole: bool) -> None:
+    if isinstance(backbone, nn.Module):
+        model = meta_twin(backbone)
+    else:
+        model, _ = build(resolve(backbone, whole), (spec.shape[1], spec.shape[2]))
+    run_trace(model, [torch.empty((1, *spec.shape), device="meta")])
 
 
 def profile_module(model: nn.Module, spec: InputSpec, *, batch: int, dtype: str,

@@ -425,7 +425,9 @@ def run_trace(
             output = model(*inputs)
     except TraceError:
         raise
-    except (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError) as e:
+    except (RuntimeError, ValueError, TypeError, IndexError, KeyError, NotImplementedError,
+            AssertionError, ZeroDivisionError) as e:
+        # The network itself refused this input (shape checks, asserts): say where, in one line.
         module = rec.module_stack[-1] if len(rec.module_stack) > 1 else ""
         op = rec.current_op or "its forward"
         where = f"module '{module}'" if module else "the network's forward"

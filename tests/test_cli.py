@@ -112,7 +112,8 @@ def test_no_torch_for_help_devices_links(args: list[str]) -> None:
 BAD = [
     (["report", "--backbone", "efficentnet"], "closest: efficientnet"),
     (["report", "--link", "1gbsp"], "1gbps"),
-    (["report", "--input", "3x224"], "cannot run on input 1x3x224"),
+    (["report", "--input", "3x224"], "takes one image per sample as CxHxW"),
+    (["profile", "--backbone", "vgg16", "--input", "3x16x16"], "3x32x32"),
     (["report", "--tasks", "0"], "at least one task"),
     (["report", "--device", "jetson-nano-4g"], "closest: jetson-nano-4gb"),
     (["report", "--memory-model", "peak"], "inference, torchinfo"),

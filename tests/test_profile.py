@@ -115,8 +115,10 @@ def test_data_dependent_control_flow_is_named() -> None:
 
 
 def test_input_that_does_not_fit_the_backbone() -> None:
-    with pytest.raises(InputError, match="cannot run on input 1x3x224"):
+    with pytest.raises(InputError, match="takes one image per sample as CxHxW"):
         profile("efficientnet", (3, 224))
+    with pytest.raises(InputError, match="smallest square input that works is 3x32x32"):
+        profile("vgg16", (3, 16, 16))
 
 
 def test_vgg16_faces_resolution_batch_32_on_meta() -> None:
