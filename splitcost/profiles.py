@@ -238,7 +238,7 @@ def load_link(text: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Link:
         near = [n for n in files if n.lower() == text.lower()]
         if near:
             return _parse_link(files[near[0]])
-        if text.strip() and text.strip()[0].isdigit():
+        if text.strip() and (text.strip()[0].isdigit() or text.strip()[0] in "+-."):
             raise InputError(f"{rate_error}, or a link name (see 'splitcost links')") from None
         raise unknown_name(
             "link", text, files, "or give a rate such as '1gbps', '100 Mbit/s' or '12.5MB/s'"
@@ -286,7 +286,9 @@ class _Fields:
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise self.error(key, f"expected a {kind.value} such as '...', got {value!r}")
         try:
-            return parse_quantity(value, kind, allow_zero=allow_zero, bare_number=True)
+            # A TOML number is in base units; a string must say its unit ("55" is not 55 ms).
+            bare = not isinstance(value, str)
+            return parse_quantity(value, kind, allow_zero=allow_zero, bare_number=bare)
         except InputError as e:
             raise self.error(key, str(e)) from None
 

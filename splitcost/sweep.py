@@ -184,6 +184,8 @@ def sweep(
     if memory_model not in MEMORY_MODELS:
         raise InputError(f"--memory-model: expected one of {', '.join(MEMORY_MODELS)}, got "
                          f"{memory_model!r}")
+    if hidden < 1:
+        raise InputError(f"--hidden: expected at least 1, got {hidden}")
     if depth is not None and depth < 1:
         raise InputError(f"--depth: expected an integer of at least 1, got {depth}")
     task_list = tuple(parse_tasks(tasks))

@@ -184,12 +184,29 @@ def _unit_factor(unit: str, kind: Kind) -> float | None:
     return _LOWER[kind].get(unit.lower())
 
 
+# Beyond these, a value is a typo, not a device: an exabyte of memory, a petabit link, a day-long
+# operator.
+_LIMITS = {
+    Kind.BYTES: 2.0**60,
+    Kind.RATE: 1e15,
+    Kind.BYTE_RATE: 1e15,
+    Kind.FLOP_RATE: 1e19,
+    Kind.TIME: 86_400.0,
+    Kind.POWER: 1e6,
+    Kind.ENERGY: 1e6,
+    Kind.ENERGY_PER_BIT: 1.0,
+}
+
+
 def _check_range(value: float, kind: Kind, text: object, allow_zero: bool) -> None:
     if not math.isfinite(value):
         raise InputError(f"expected a finite {kind.value}, got {text!r}")
     if value < 0 or (value == 0 and not allow_zero):
         bound = "zero or more" if allow_zero else "more than zero"
         raise InputError(f"expected a {kind.value} of {bound}, got {text!r}")
+    if value > _LIMITS[kind]:
+        raise InputError(f"{text!r} is beyond any real {kind.value}; expected a form such as "
+                         f"{_EXAMPLES[kind]}")
 
 
 def parse_bytes(text: str | int | float, *, allow_zero: bool = False) -> int:

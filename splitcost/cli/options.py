@@ -79,6 +79,14 @@ InputDtype = Annotated[
 Hidden = Annotated[int, typer.Option("--hidden", help="Hidden width of each head.")]
 
 
+def choice(option_name: str, value: str, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed``, whatever its case; else one line with the choices."""
+    key = value.strip().lower()
+    if key not in allowed:
+        raise InputError(f"{option_name}: expected one of {', '.join(allowed)}, got {value!r}")
+    return key
+
+
 def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
     key = fmt.strip().lower()
     if key not in allowed:

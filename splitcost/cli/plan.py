@@ -24,6 +24,7 @@ from splitcost.cli.options import (
     ServerOpt,
     Tasks,
     check_format,
+    choice,
     option,
     traced_profile,
 )
@@ -58,11 +59,13 @@ def plan(
 ) -> None:
     """Fleet sizing: utilisation, ingress, servers needed and the binding resource."""
     from splitcost.heads import parse_tasks
+    from splitcost.memory import MEMORY_MODELS
     from splitcost.payload import input_encoding, payload_encoding
     from splitcost.profiles import load_device, load_link
     from splitcost.units import parse_input, parse_rate
 
     fmt = check_format(fmt)
+    memory_model = choice("--memory-model", memory_model, MEMORY_MODELS)
     option("--input", parse_input, input_shape)
     option("--tasks", parse_tasks, tasks)
     payload_encoding(payload_dtype, payload_compression)

@@ -24,6 +24,7 @@ from splitcost.cli.options import (
     ServerOpt,
     Tasks,
     check_format,
+    choice,
     option,
     traced_profile,
 )
@@ -61,12 +62,17 @@ def report(
 ) -> None:
     """Compare LoC, MTL-Local, RoC and MTL-Split, with a one-line verdict."""
     from splitcost.heads import parse_tasks
-    from splitcost.payload import input_encoding, payload_encoding
-    from splitcost.profiles import load_device, load_link
-    from splitcost.units import parse_input
 
     # Every option is checked before the network is traced: bad input fails fast.
+    from splitcost.memory import MEMORY_MODELS
+    from splitcost.payload import input_encoding, payload_encoding
+    from splitcost.profiles import load_device, load_link
+    from splitcost.report import PROCESSES
+    from splitcost.units import parse_input
+
     fmt = check_format(fmt)
+    memory_model = choice("--memory-model", memory_model, MEMORY_MODELS)
+    processes = choice("--processes", processes, PROCESSES)
     option("--input", parse_input, input_shape)
     option("--tasks", parse_tasks, tasks)
     payload_encoding(payload_dtype, payload_compression)

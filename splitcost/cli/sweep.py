@@ -24,11 +24,11 @@ from splitcost.cli.options import (
     ServerOpt,
     Tasks,
     check_format,
+    choice,
     option,
     traced_profile,
 )
 from splitcost.cli.output import output
-from splitcost.errors import InputError
 
 
 @app.command()
@@ -65,17 +65,20 @@ def sweep(
 ) -> None:
     """Every cut priced: payload, edge memory, latency, the best one and where it flips."""
     from splitcost.heads import parse_tasks
+    from splitcost.memory import MEMORY_MODELS
     from splitcost.payload import input_encoding, payload_encoding
     from splitcost.profiles import load_device, load_link
+    from splitcost.sweep import OBJECTIVES
     from splitcost.units import parse_bytes, parse_duration, parse_input
 
     fmt = check_format(fmt)
+    memory_model = choice("--memory-model", memory_model, MEMORY_MODELS)
+    objective = choice("--objective", objective, OBJECTIVES)
+    cuts = choice("--cuts", cuts, ("blocks", "all"))
     option("--input", parse_input, input_shape)
     option("--tasks", parse_tasks, tasks)
     payload_encoding(payload_dtype, payload_compression)
     input_encoding(input_dtype)
-    if cuts not in ("blocks", "all"):
-        raise InputError(f"--cuts: expected blocks or all, got {cuts!r}")
     slo_s = None if slo is None else option("--slo", parse_duration, slo)
     limit = None if max_payload is None else option("--max-payload", parse_bytes, max_payload)
     dirs = profiles or []

@@ -1,0 +1,319 @@
+"""The bad-input matrix: every CLI option and every profile field, with malformed, out-of-range
+and absurd values. Each row must exit 2 with one line that names the option (or the file and
+the field) and says what is expected; nothing is printed to stdout, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from splitcost.cli import main
+
+# (command, option, bad value, words the one-line message must contain)
+CLI_ROWS: list[tuple[str, str, str, tuple[str, ...]]] = []
+
+
+def _rows(commands: tuple[str, ...], option: str, values: dict[str, tuple[str, ...]]) -> None:
+    for command in commands:
+        for value, words in values.items():
+            CLI_ROWS.append((command, option, value, words))
+
+
+TRACED = ("report", "sweep", "profile", "plan")
+PRICED = ("report", "sweep", "plan")
+
+_rows(TRACED, "--backbone", {
+    "": ("--backbone is empty",),
+    "efficentnet": ("unknown backbone", "closest: efficientnet"),
+    "RESNET5": ("unknown backbone", "resnet50"),
+    "pkg.nothere:make": ("cannot import 'pkg.nothere'",),
+    "json:nothere": ("unknown factory in json", "closest"),
+    "os:getcwd": ("the factory returned str, not a torch.nn.Module",),
+    ":make": ("package.module:factory",),
+})
+_rows(TRACED, "--input", {
+    "": ("--input", "3x224x224"),
+    "3x224": ("takes one image per sample as CxHxW",),
+    "3x224x": ("--input", "3x224x224"),
+    "3x-224x224": ("--input", "3x224x224"),
+    "3x0x224": ("--input", "at least 1"),
+    "3xnanx224": ("--input", "3x224x224"),
+    "3x999999999x999999999": ("--input", "too large"),
+    "3x224x224:complex": ("--input", "unknown dtype"),
+})
+_rows(TRACED, "--batch", {
+    "0": ("--batch", "at least 1"),
+    "-4": ("--batch", "at least 1"),
+    "two": ("--batch", "integer"),
+    "1.5": ("--batch", "integer"),
+    "": ("--batch", "integer"),
+})
+_rows(TRACED, "--precision", {
+    "fp64x": ("--precision", "unknown dtype"),
+    "int8": ("dtype must be one of",),
+    "": ("--precision", "unknown dtype"),
+})
+_rows(PRICED, "--tasks", {
+    "0": ("--tasks", "at least one task"),
+    "-3": ("--tasks",),
+    "three": ("--tasks",),
+    "3,0,2": ("--tasks", "at least one class"),
+    "3,,2": ("--tasks",),
+    "": ("--tasks", "empty"),
+    "100000": ("--tasks", "at most"),
+})
+_rows(PRICED, "--link", {
+    "1gbsp": ("--link", "1gbps"),
+    "wify": ("--link", "unknown link", "closest: wifi"),
+    "0gbps": ("--link", "more than zero"),
+    "-1gbps": ("--link", "more than zero"),
+    "nan gbps": ("--link",),
+    "1e30 Gbit/s": ("--link", "beyond any real data rate"),
+    "10 mb/s": ("--link", "ambiguous"),
+    "": ("--link",),
+    "missing.toml": ("--link", "cannot read profile"),
+})
+_rows(PRICED, "--device", {
+    "jetson-nano-4g": ("--device", "unknown device", "closest: jetson-nano-4gb"),
+    "": ("--device", "unknown device"),
+    "nothere.toml": ("--device", "cannot read profile"),
+})
+_rows(PRICED, "--server", {
+    "rtx3090": ("--server", "unknown device", "rtx-3090"),
+})
+_rows(PRICED, "--memory-model", {
+    "peak": ("--memory-model", "inference, torchinfo"),
+    "": ("--memory-model", "inference, torchinfo"),
+})
+_rows(PRICED, "--payload-dtype", {
+    "int4": ("--payload-dtype", "float32"),
+    "": ("--payload-dtype",),
+})
+_rows(PRICED, "--payload-compression", {
+    "0.5": ("--payload-compression", "at least 1"),
+    "-2": ("--payload-compression", "at least 1"),
+    "nan": ("--payload-compression", "at least 1"),
+    "lots": ("--payload-compression", "compression ratio"),
+})
+_rows(PRICED, "--input-dtype", {
+    "png": ("--input-dtype", "jpeg:RATIO"),
+    "jpeg:": ("jpeg:RATIO", "compression ratio"),
+    "jpeg:0": ("jpeg:RATIO", "at least 1"),
+})
+_rows(PRICED, "--hidden", {"0": ("--hidden", "at least 1"), "-1": ("--hidden",),
+                           "wide": ("--hidden", "integer")})
+_rows(("report",), "--images", {"0": ("--images", "at least 1"), "-1": ("--images",),
+                                "many": ("--images", "integer")})
+_rows(("report",), "--processes", {"many": ("--processes", "one, per-task")})
+_rows(("report",), "--cut", {"layer9": ("unknown cut",), "op99999": ("unknown cut",)})
+_rows(("sweep",), "--depth", {"0": ("--depth", "at least 1"), "deep": ("--depth", "integer")})
+_rows(("sweep",), "--cuts", {"some": ("--cuts", "blocks, all")})
+_rows(("sweep",), "--objective", {"speed": ("--objective", "latency")})
+_rows(("sweep",), "--slo", {"fast": ("--slo", "100ms"), "0ms": ("--slo", "more than zero"),
+                            "100": ("--slo", "with a unit"), "-5ms": ("--slo",)})
+_rows(("sweep",), "--max-payload", {"-1MB": ("--max-payload", "more than zero"),
+                                    "big": ("--max-payload",), "0": ("--max-payload",)})
+_rows(("profile",), "--depth", {"0": ("--depth", "at least 1")})
+_rows(("profile",), "--optimizer", {"lion": ("--optimizer", "adamw")})
+_rows(("plan",), "--devices", {"0": ("--devices", "at least 1"), "-5": ("--devices",),
+                               "lots": ("--devices", "integer")})
+_rows(("plan",), "--fps", {"0": ("--fps", "positive"), "-2": ("--fps",), "nan": ("--fps",),
+                           "inf": ("--fps",), "fast": ("--fps",)})
+_rows(("plan",), "--ingress", {"10": ("--ingress", "with a unit"), "-1gbps": ("--ingress",)})
+_rows(("plan",), "--concurrency", {"0": ("--concurrency", "at least 1")})
+_rows(TRACED + ("devices", "links", "paper"), "--format", {
+    "xml": ("--format", "expected one of"),
+    "": ("--format",),
+})
+_rows(PRICED + ("devices", "links"), "--profiles", {"/no/such/dir": ("does not exist",)})
+
+
+def _run(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "value", "words"),
+    CLI_ROWS,
+    ids=[f"{c} {o}={v!r}" for c, o, v, _ in CLI_ROWS],
+)
+def test_cli_bad_input(capsys: pytest.CaptureFixture[str], command: str, option: str, value: str,
+                       words: tuple[str, ...]) -> None:
+    code, out, err = _run(capsys, [command, option, value])
+    assert code == 2, err
+    assert out == ""
+    assert err.startswith("splitcost: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err, err
+
+
+def test_every_option_has_a_row() -> None:
+    """Every option of every command appears in the matrix."""
+    import typer.main
+
+    from splitcost.cli import app
+
+    group = typer.main.get_command(app)
+    covered = {(c, o) for c, o, _, _ in CLI_ROWS}
+    missing = []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        if name not in TRACED + ("devices", "links", "paper"):
+            continue  # commands added by other modules have their own matrix
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--") and opt not in ("--help", "--whole", "--frozen-backbone"):
+                    if (name, opt) not in covered and opt != "--frozen":
+                        missing.append(f"{name} {opt}")
+    assert not missing, missing
+
+
+# --- profile files --------------------------------------------------------------------------
+
+DEVICE = Path(__file__).parent.parent / "profiles" / "devices" / "jetson-nano-4gb.toml"
+LINK = Path(__file__).parent.parent / "profiles" / "links" / "lte.toml"
+
+# (table, key, new value or None to delete it, the field named in the error)
+DEVICE_ROWS = [
+    ("", "name", None, "name"),
+    ("", "name", '"other"', "name"),
+    ("", "role", '"cloud"', "role"),
+    ("", "role", "3", "role"),
+    ("", "schema", "2", "schema"),
+    ("", "title", None, "title"),
+    ("memory", "total", None, "memory.total"),
+    ("memory", "total", '"-4 GB"', "memory.total"),
+    ("memory", "total", '"4 Gb/s"', "memory.total"),
+    ("memory", "total", "true", "memory.total"),
+    ("memory", "total", '"nan GB"', "memory.total"),
+    ("memory", "total", '"1e40 GB"', "memory.total"),
+    ("memory", "usable", None, "memory.usable"),
+    ("memory", "usable", '"8 GB"', "memory.usable"),
+    ("memory", "usable", '"0 GB"', "memory.usable"),
+    ("memory", "runtime_overhead", None, "memory.runtime_overhead"),
+    ("memory", "runtime_overhead", '"3 GiB"', "memory.runtime_overhead"),
+    ("memory", "runtime_overhead", '"-1 GB"', "memory.runtime_overhead"),
+    ("memory", "bandwidth", None, "memory.bandwidth"),
+    ("memory", "bandwidth", '"-25.6 GB/s"', "memory.bandwidth"),
+    ("memory", "bandwidth", '"25.6 GB"', "memory.bandwidth"),
+    ("compute", "fp32", None, "compute.fp32"),
+    ("compute", "fp32", '"fast"', "compute.fp32"),
+    ("compute", "fp32", '"0 GFLOP/s"', "compute.fp32"),
+    ("compute", "fp16", '"-1 GFLOP/s"', "compute.fp16"),
+    ("compute", "op_overhead", None, "compute.op_overhead"),
+    ("compute", "op_overhead", '"-1 ms"', "compute.op_overhead"),
+    ("compute", "op_overhead", '"2 days"', "compute.op_overhead"),
+    ("compute.efficiency", "conv", None, "compute.efficiency.conv"),
+    ("compute.efficiency", "conv", "1.5", "compute.efficiency.conv"),
+    ("compute.efficiency", "depthwise", "0", "compute.efficiency.depthwise"),
+    ("compute.efficiency", "matmul", '"high"', "compute.efficiency.matmul"),
+    ("compute.efficiency", "elementwise", "-0.5", "compute.efficiency.elementwise"),
+    ("compute.efficiency", "pool", "nan", "compute.efficiency.pool"),
+    ("compute.efficiency", "memory", None, "compute.efficiency.memory"),
+    ("power", "active", '"-10 W"', "power.active"),
+    ("power", "idle", '"ten watts"', "power.idle"),
+]
+LINK_ROWS = [
+    ("", "bandwidth", None, "bandwidth"),
+    ("", "bandwidth", '"-6 Mbit/s"', "bandwidth"),
+    ("", "bandwidth", '"0 Mbit/s"', "bandwidth"),
+    ("", "bandwidth", '"6 MB"', "bandwidth"),
+    ("", "bandwidth", '"6"', "bandwidth"),  # a string needs its unit
+    ("", "bandwidth", "true", "bandwidth"),
+    ("", "downlink", '"fast"', "downlink"),
+    ("", "rtt", None, "rtt"),
+    ("", "rtt", '"-55 ms"', "rtt"),
+    ("", "rtt", '"55"', "rtt"),
+    ("", "efficiency", "0", "efficiency"),
+    ("", "efficiency", "1.2", "efficiency"),
+    ("", "efficiency", '"0.9"', "efficiency"),
+    ("", "bandwidth_p10", '"60 Mbit/s"', "bandwidth_p10"),
+    ("", "bandwidth_p90", '"1 Mbit/s"', "bandwidth_p90"),
+    ("energy", "per_bit", None, "energy.per_bit"),
+    ("energy", "per_bit", '"-438 nJ/bit"', "energy.per_bit"),
+    ("energy", "base_power", '"1288"', "energy.base_power"),
+    ("energy", "tail", '"-12 J"', "energy.tail"),
+]
+
+
+def _edit(text: str, table: str, key: str, value: str | None) -> str:
+    """Set or delete ``key`` in ``[table]`` ('' = the top level) of a TOML text."""
+    lines = text.splitlines()
+    current = ""
+    out = []
+    done = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("[") and not stripped.startswith("[["):
+            if not done and value is not None and current == table:
+                out.append(f"{key} = {value}")
+                done = True
+            current = stripped.strip("[]")
+        if current == table and stripped.startswith(f"{key} ") and "=" in stripped:
+            done = True
+            if value is not None:
+                out.append(f"{key} = {value}")
+            continue
+        out.append(line)
+    if not done and value is not None:
+        out.append(f"[{table}]\n{key} = {value}" if table else f"{key} = {value}")
+    return "\n".join(out) + "\n"
+
+
+def _write(tmp_path: Path, source: Path, kind: str, table: str, key: str,
+           value: str | None) -> Path:
+    path = tmp_path / kind / source.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_edit(source.read_text(), table, key, value))
+    return path
+
+
+@pytest.mark.parametrize(("table", "key", "value", "field"), DEVICE_ROWS,
+                         ids=[f"{t}.{k}={v}" for t, k, v, _ in DEVICE_ROWS])
+def test_device_file_bad_field(capsys: pytest.CaptureFixture[str], tmp_path: Path, table: str,
+                               key: str, value: str | None, field: str) -> None:
+    path = _write(tmp_path, DEVICE, "devices", table, key, value)
+    code, out, err = _run(capsys, ["report", "--device", str(path)])
+    assert code == 2, err
+    assert str(path) in err and f"field '{field}'" in err, err
+    assert err.count("\n") == 1 and out == ""
+
+
+@pytest.mark.parametrize(("table", "key", "value", "field"), LINK_ROWS,
+                         ids=[f"{t}.{k}={v}" for t, k, v, _ in LINK_ROWS])
+def test_link_file_bad_field(capsys: pytest.CaptureFixture[str], tmp_path: Path, table: str,
+                             key: str, value: str | None, field: str) -> None:
+    path = _write(tmp_path, LINK, "links", table, key, value)
+    code, out, err = _run(capsys, ["report", "--link", str(path)])
+    assert code == 2, err
+    assert str(path) in err and f"field '{field}'" in err, err
+    assert err.count("\n") == 1 and out == ""
+
+
+def test_sources_must_cite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    text = DEVICE.read_text()
+    start = text.index('"memory.usable" =')
+    end = text.index("\n", start)
+    path = tmp_path / "devices" / DEVICE.name
+    path.parent.mkdir()
+    path.write_text(text[:start] + text[end + 1:])
+    code, _, err = _run(capsys, ["report", "--device", str(path)])
+    assert code == 2 and "field 'sources.memory.usable': missing" in err
+    path.write_text(text.replace('"memory.usable" = { kind = "derived"',
+                                 '"memory.usable" = { kind = "guess"'))
+    code, _, err = _run(capsys, ["report", "--device", str(path)])
+    assert code == 2 and "sources.memory.usable.kind" in err
+
+
+def test_not_toml(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("name = [unclosed\n")
+    code, _, err = _run(capsys, ["report", "--device", str(path)])
+    assert code == 2 and "not valid TOML" in err and err.count("\n") == 1
