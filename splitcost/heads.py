@@ -44,11 +44,11 @@ def parse_tasks(text: str | int | list[int], default_classes: int = DEFAULT_CLAS
         if any(not p.isdigit() for p in parts):
             raise InputError(f"--tasks {text!r}: expected classes per task as integers, "
                              "e.g. 3,2,3")
-        return [_task(int(p), raw) for p in parts]
+        return [_task(int(p), repr(raw)) for p in parts]
     if not raw.isdigit():
         raise InputError(f"--tasks {text!r}: expected a number of tasks (3) or classes per task "
                          "(3,2,3)")
-    return _n_tasks(int(raw), default_classes, raw)
+    return _n_tasks(int(raw), default_classes, repr(raw))
 
 
 def _n_tasks(n: int, classes: int, text: str) -> list[Task]:

@@ -311,8 +311,9 @@ class _Fields:
 def _read(path: Path) -> _Fields:
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"cannot read profile {str(path)!r}: {e.strerror or e}") from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte or undecodable text
+        reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
+        raise InputError(f"cannot read profile {str(path)!r}: {reason}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -57,5 +57,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    sys.stderr.write(f"splitcost: error: {message}\n")
+    # One line, whatever the message quotes back from the input.
+    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    sys.stderr.write(f"splitcost: error: {line}\n")
     sys.exit(code)

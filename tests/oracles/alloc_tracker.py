@@ -18,9 +18,11 @@ the very mechanism splitcost uses, and would be blind to kernel-internal memory.
 
 Parameters and buffers are allocated when the model is built, before profiling starts, so they
 never appear in the events (:attr:`Measured.foreign_frees` counts frees of memory allocated before
-profiling started, which stays 0 for these backbones). The input ``torch.zeros`` is also made
-before profiling: its bytes are added to every point of the curve, as splitcost counts the input
-the caller holds.
+profiling started, which stays 0 for these backbones). The books balance: when the pass returns,
+exactly the input and the output's storages are live (:attr:`Measured.final_bytes` =
+``input_bytes + output_bytes``), so no allocation or free was missed on the way. The input
+``torch.zeros`` is also made before profiling: its bytes are added to every point of the curve,
+as splitcost counts the input the caller holds.
 
 Activations vs kernel workspaces
 --------------------------------
@@ -83,6 +85,8 @@ class Measured:
     max_workspace_op: str
     allocations: int
     foreign_frees: int  # frees of memory allocated before profiling (weights would show here)
+    final_bytes: int  # raw live bytes when the pass returned (the input and the output)
+    output_bytes: int  # storage bytes of the returned tensors
     curve: tuple[Point, ...] = field(repr=False)
 
     @property
@@ -133,7 +137,7 @@ def _allocator_events(prof: Any) -> list[Any]:
     return sorted(out, key=lambda e: e.start_time_ns)
 
 
-def analyse(events: list[Any], input_bytes: int) -> Measured:
+def analyse(events: list[Any], input_bytes: int, output_bytes: int = 0) -> Measured:
     """Activation and raw curves from time-ordered allocator events."""
     # First pass: pair each allocation with its free (same pointer, next free after it), find
     # its owner operator, and call it a workspace if the free comes before the owner returns.
@@ -194,6 +198,8 @@ def analyse(events: list[Any], input_bytes: int) -> Measured:
         max_workspace_op=best_ws_op,
         allocations=allocations,
         foreign_frees=foreign,
+        final_bytes=raw,
+        output_bytes=output_bytes,
         curve=tuple(curve),
     )
 
@@ -229,5 +235,17 @@ def measure(
             model(x)
         with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
             out = model(x)
+        storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
+                    for t in _tensors(out) if t.untyped_storage().data_ptr() != x.data_ptr()}
         del out
-    return analyse(_allocator_events(prof), input_bytes)
+    return analyse(_allocator_events(prof), input_bytes, sum(storages.values()))
+
+
+def _tensors(out: Any) -> list[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _tensors(o)]
+    return []
