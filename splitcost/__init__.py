@@ -21,6 +21,10 @@ _LAZY = {
     "Profile": "splitcost.profiling",
     "compare": "splitcost.report",
     "Report": "splitcost.report",
+    "sweep": "splitcost.sweep",
+    "Sweep": "splitcost.sweep",
+    "plan": "splitcost.plan",
+    "Plan": "splitcost.plan",
     "load_device": "splitcost.profiles",
     "load_link": "splitcost.profiles",
     "Device": "splitcost.profiles",
@@ -32,19 +36,25 @@ __all__ = [
     "Device",
     "InputError",
     "Link",
+    "Plan",
     "Profile",
     "Report",
+    "Sweep",
     "compare",
     "load_device",
     "load_link",
+    "plan",
     "profile",
+    "sweep",
 ]
 
 if TYPE_CHECKING:
     from splitcost.errors import InputError
+    from splitcost.plan import Plan, plan
     from splitcost.profiles import Device, Link, load_device, load_link
     from splitcost.profiling import Profile, profile
     from splitcost.report import Report, compare
+    from splitcost.sweep import Sweep, sweep
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from splitcost.cuts import Cut, cuts
 from splitcost.errors import InputError
 from splitcost.liveness import input_bytes, live_curve, payload_curve
 from splitcost.memory import (
@@ -108,6 +109,10 @@ class Profile:
     def payload_after(self) -> list[int]:
         """Payload bytes of the cut after every operator (index k + 1 for operator k)."""
         return payload_curve(self.trace)
+
+    def cuts(self, depth: int | None = None, every_op: bool = False) -> tuple[Cut, ...]:
+        """The cuts of this network (see :mod:`splitcost.cuts`), in execution order."""
+        return cuts(self.trace, depth, every_op)
 
     def to_dict(self) -> dict[str, Any]:
         return {
