@@ -49,7 +49,8 @@ class FleetRow:
     server_memory_ok: bool
     max_devices_per_server: int | None  # None: no server involved, or no limit
     servers_needed: int | None  # 0: no server involved; None: no number of servers suffices
-    binding: str  # the resource that limits the fleet
+    binding: str  # the resource that limits the fleet (a device's limit first)
+    server_binding: str = "none"  # what limits one server: compute, ingress or memory
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,10 +118,9 @@ def fleet_row(s: Scenario, devices: int, fps: float, ingress_bps: float, goodput
     by_ingress = math.floor(ingress_bps / per_device_bits) if per_device_bits > 0 else math.inf
     limit = min(by_compute, by_ingress) if memory_ok else 0
     max_devices = None if limit == math.inf else int(limit)
-    binding = ("server memory" if not memory_ok else
-               "server compute" if by_compute <= by_ingress else "server ingress")
-    if not device_ok:
-        binding = device_binding
+    server_binding = ("server memory" if not memory_ok else
+                      "server compute" if by_compute <= by_ingress else "server ingress")
+    binding = server_binding if device_ok else device_binding
     servers: int | None = 1 if max_devices is None else (
         math.ceil(devices / max_devices) if max_devices > 0 else None)
     return FleetRow(
@@ -139,6 +139,7 @@ def fleet_row(s: Scenario, devices: int, fps: float, ingress_bps: float, goodput
         max_devices_per_server=max_devices,
         servers_needed=servers,
         binding=binding,
+        server_binding=server_binding,
     )
 
 

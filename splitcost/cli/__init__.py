@@ -4,7 +4,15 @@ One module per command; importing them registers them on :data:`app`. torch is i
 the commands that trace a network, so ``--help``, ``devices`` and ``links`` answer at once.
 """
 
-from splitcost.cli import catalog, paper, plan, profile, report, sweep  # noqa: F401  (registration)
+from splitcost.cli import (  # noqa: F401  (registration)
+    catalog,
+    paper,
+    plan,
+    plot,
+    profile,
+    report,
+    sweep,
+)
 from splitcost.cli.app import app, main
 
 __all__ = ["app", "main"]

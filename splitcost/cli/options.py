@@ -77,6 +77,29 @@ InputDtype = Annotated[
                       "(raw pixels) or jpeg:RATIO.")
 ]
 Hidden = Annotated[int, typer.Option("--hidden", help="Hidden width of each head.")]
+PlotFile = Annotated[
+    Path | None,
+    typer.Option("--plot", help="Also write a figure: FILE.png or FILE.svg (needs matplotlib)."),
+]
+
+
+def check_plot(path: Path | None) -> Path | None:
+    """Check a --plot path before any tracing, so a typo fails fast."""
+    if path is None:
+        return None
+    from splitcost.render.plots import check_path, require_matplotlib
+
+    require_matplotlib()
+    return check_path(path, "--plot")
+
+
+def write_plot(path: Path | None, figure: Callable[[], Any]) -> None:
+    """Write the figure where asked (atomically), and nowhere else."""
+    if path is None:
+        return
+    from splitcost.render.plots import save
+
+    save(figure(), path)
 
 
 def choice(option_name: str, value: str, allowed: tuple[str, ...]) -> str:

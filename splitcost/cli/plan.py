@@ -19,14 +19,17 @@ from splitcost.cli.options import (
     MemoryModel,
     PayloadCompression,
     PayloadDtype,
+    PlotFile,
     Precision,
     Profiles,
     ServerOpt,
     Tasks,
     check_format,
+    check_plot,
     choice,
     option,
     traced_profile,
+    write_plot,
 )
 from splitcost.cli.output import output
 from splitcost.errors import InputError
@@ -55,6 +58,7 @@ def plan(
     input_dtype: InputDtype = "float32",
     hidden: Hidden = 256,
     profiles: Profiles = None,
+    plot_file: PlotFile = None,
     fmt: Format = "table",
 ) -> None:
     """Fleet sizing: utilisation, ingress, servers needed and the binding resource."""
@@ -65,6 +69,7 @@ def plan(
     from splitcost.units import parse_input, parse_rate
 
     fmt = check_format(fmt)
+    plot_path = check_plot(plot_file)
     memory_model = choice("--memory-model", memory_model, MEMORY_MODELS)
     option("--input", parse_input, input_shape)
     option("--tasks", parse_tasks, tasks)
@@ -90,4 +95,7 @@ def plan(
                   memory_model=memory_model, payload_dtype=payload_dtype,
                   payload_compression=payload_compression, input_dtype=input_dtype,
                   hidden=hidden)
+    from splitcost.render.plots import fleet_figure
+
+    write_plot(plot_path, lambda: fleet_figure(pl))
     output(fmt, pl.to_dict, lambda: cells.plan_grid(pl), pl.verdict)

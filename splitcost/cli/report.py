@@ -19,14 +19,17 @@ from splitcost.cli.options import (
     MemoryModel,
     PayloadCompression,
     PayloadDtype,
+    PlotFile,
     Precision,
     Profiles,
     ServerOpt,
     Tasks,
     check_format,
+    check_plot,
     choice,
     option,
     traced_profile,
+    write_plot,
 )
 from splitcost.cli.output import output
 
@@ -58,6 +61,7 @@ def report(
                      "path, input, output or opN); repeatable."),
     ] = None,
     profiles: Profiles = None,
+    plot_file: PlotFile = None,
     fmt: Format = "table",
 ) -> None:
     """Compare LoC, MTL-Local, RoC and MTL-Split, with a one-line verdict."""
@@ -71,6 +75,7 @@ def report(
     from splitcost.units import parse_input
 
     fmt = check_format(fmt)
+    plot_path = check_plot(plot_file)
     memory_model = choice("--memory-model", memory_model, MEMORY_MODELS)
     processes = choice("--processes", processes, PROCESSES)
     option("--input", parse_input, input_shape)
@@ -89,6 +94,9 @@ def report(
                 payload_dtype=payload_dtype, payload_compression=payload_compression,
                 input_dtype=input_dtype, images=images, hidden=hidden, processes=processes,
                 cuts=option("--cut", list, cut or []))
+    from splitcost.render.plots import latency_figure
+
+    write_plot(plot_path, lambda: latency_figure(r))
     _render_report(r, fmt)
 
 

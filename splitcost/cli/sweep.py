@@ -19,14 +19,17 @@ from splitcost.cli.options import (
     MemoryModel,
     PayloadCompression,
     PayloadDtype,
+    PlotFile,
     Precision,
     Profiles,
     ServerOpt,
     Tasks,
     check_format,
+    check_plot,
     choice,
     option,
     traced_profile,
+    write_plot,
 )
 from splitcost.cli.output import output
 
@@ -61,6 +64,7 @@ def sweep(
     input_dtype: InputDtype = "float32",
     hidden: Hidden = 256,
     profiles: Profiles = None,
+    plot_file: PlotFile = None,
     fmt: Format = "table",
 ) -> None:
     """Every cut priced: payload, edge memory, latency, the best one and where it flips."""
@@ -72,6 +76,7 @@ def sweep(
     from splitcost.units import parse_bytes, parse_duration, parse_input
 
     fmt = check_format(fmt)
+    plot_path = check_plot(plot_file)
     memory_model = choice("--memory-model", memory_model, MEMORY_MODELS)
     objective = choice("--objective", objective, OBJECTIVES)
     cuts = choice("--cuts", cuts, ("blocks", "all"))
@@ -96,6 +101,9 @@ def sweep(
                    max_payload_bytes=limit, memory_model=memory_model,
                    payload_dtype=payload_dtype, payload_compression=payload_compression,
                    input_dtype=input_dtype, hidden=hidden)
+    from splitcost.render.plots import sweep_figure
+
+    write_plot(plot_path, lambda: sweep_figure(sw))
     output(fmt, sw.to_dict, lambda: cells.sweep_grid(sw), sw.verdict,
             (SWEEP_COLUMNS, lambda: [r.to_dict() for r in sw.results]))
 
