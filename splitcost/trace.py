@@ -334,6 +334,12 @@ def _module_hooks(model: nn.Module, rec: _Recorder, calls: list[ModuleCall]) -> 
     """Hooks that track the module-call stack; removed on exit, whatever happens."""
     names = {id(m): n for n, m in model.named_modules()}
     children = {id(m): any(True for _ in m.children()) for m in model.modules()}
+    # torchinfo's per-module parameter figures, computed once rather than on every call
+    owned = {
+        id(m): (sum(p.numel() for p in m.parameters()),
+                sum(p.numel() * p.element_size() for p in m.parameters()))
+        for m in model.modules()
+    }
     seen: set[int] = set()
     call_count: dict[int, int] = {}
     open_calls: list[tuple[int, str, int, bool, int, int]] = []
@@ -346,8 +352,7 @@ def _module_hooks(model: nn.Module, rec: _Recorder, calls: list[ModuleCall]) -> 
         call_count[key] = call_count.get(key, 0) + 1
         name = names[key]
         path = name if call_count[key] == 1 else f"{name}:{call_count[key]}"
-        params = sum(p.numel() for p in module.parameters())
-        pbytes = sum(p.numel() * p.element_size() for p in module.parameters())
+        params, pbytes = owned[key]
         open_calls.append((key, path, len(rec.ops), recursive, params, pbytes))
         rec.module_stack.append(path)
 
