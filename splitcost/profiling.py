@@ -22,7 +22,7 @@ from splitcost.memory import (
 from splitcost.trace import Trace, TraceError, run_trace
 from splitcost.training import TrainingMemory, training_memory
 from splitcost.units import DTYPE_BYTES, InputSpec, parse_input
-from splitcost.zoo import BackboneInfo, build, meta_twin, resolve
+from splitcost.zoo import BackboneInfo, build, check_input, meta_twin, resolve
 
 FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
 
@@ -235,9 +235,7 @@ def profile(
         model, built = meta_twin(backbone), "meta twin of the given module"
     elif isinstance(backbone, str):
         info = resolve(backbone, whole)
-        if info.source == "torchvision" and len(spec.shape) != 3:
-            raise InputError(f"{info.name} takes one image per sample as CxHxW, such as "
-                             f"3x224x224; got {spec}")
+        check_input(info, spec.shape)
         hw = spec.shape[-2:] if len(spec.shape) >= 2 else None
         model, built = build(info, (hw[0], hw[1]) if hw else None)
     else:

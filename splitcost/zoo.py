@@ -243,12 +243,24 @@ def _torchvision_kwargs(name: str, image_hw: tuple[int, int] | None) -> dict[str
     return {}
 
 
+def check_input(info: BackboneInfo, shape: tuple[int, ...]) -> None:
+    """torchvision classifiers take one CxHxW image per sample."""
+    if info.source == "torchvision" and len(shape) != 3:
+        text = "x".join(str(d) for d in shape)
+        raise InputError(f"{info.name} takes one image per sample as CxHxW, such as 3x224x224; "
+                         f"got {text}")
+
+
 def build(
-    info: BackboneInfo, image_hw: tuple[int, int] | None = None
+    info: BackboneInfo, image_hw: tuple[int, int] | None = None, *, real: bool = False
 ) -> tuple[nn.Module, str]:
-    """Build the backbone (or whole model) on meta. Returns (module, how it was built)."""
+    """Build the backbone (or whole model). Returns (module, how it was built).
+
+    On meta by default (no weights, no memory); ``real=True`` builds it on CPU with randomly
+    initialised weights, for the code that runs it (the split network, calibration).
+    """
     if info.source == "user":
-        return build_user(info.name)
+        return build_user(info.name, real=real)
     import torchvision
 
     kwargs = _torchvision_kwargs(info.name, image_hw)
@@ -256,8 +268,12 @@ def build(
         kwargs["init_weights"] = False  # skips scipy's slow truncated-normal init
     if info.name == "googlenet":
         kwargs["aux_logits"] = False  # as torchvision builds it with weights
+
+    def factory() -> nn.Module:
+        return _check_module(torchvision.models.get_model(info.name, **kwargs))
+
     with warnings_quiet():
-        model, how = build_on_meta(lambda: torchvision.models.get_model(info.name, **kwargs))
+        model, how = (factory(), "cpu, random weights") if real else build_on_meta(factory)
     if info.whole:
         return model, how
     return extract_backbone(info.name, model), how
@@ -272,8 +288,12 @@ def warnings_quiet() -> Iterator[None]:
         yield
 
 
-def build_user(spec: str) -> tuple[nn.Module, str]:
-    """Import ``package.module`` and call ``factory()``: this runs the user's code, by design."""
+def build_user(spec: str, *, real: bool = False) -> tuple[nn.Module, str]:
+    """Import ``package.module`` and call ``factory()``: this runs the user's code, by design.
+
+    On meta unless ``real``; a module object named in place of a factory is used as it is when
+    ``real`` (never copied or moved), as a meta twin otherwise.
+    """
     module_name, _, attr = spec.partition(":")
     if "" not in sys.path:
         sys.path.insert(0, "")
@@ -286,7 +306,11 @@ def build_user(spec: str) -> tuple[nn.Module, str]:
         public = [n for n in dir(module) if not n.startswith("_")]
         raise unknown_name(f"factory in {module_name}", attr, public)
     if isinstance(factory, nn.Module):
+        if real:
+            return factory, "the module object"
         return meta_twin(factory), "meta twin of the module object"
     if not callable(factory):
         raise InputError(f"{spec!r} is not callable; expected a function returning an nn.Module")
+    if real:
+        return _check_module(factory()), "cpu, the factory's weights"
     return build_on_meta(factory)

@@ -122,6 +122,8 @@ _rows(("plan",), "--fps", {"0": ("--fps", "positive"), "-2": ("--fps",), "nan": 
                            "inf": ("--fps",), "fast": ("--fps",)})
 _rows(("plan",), "--ingress", {"10": ("--ingress", "with a unit"), "-1gbps": ("--ingress",)})
 _rows(("plan",), "--concurrency", {"0": ("--concurrency", "at least 1")})
+_rows(PRICED, "--plot", {"x.jpg": ("--plot", ".png or .svg"),
+                         "/no/such/dir/x.png": ("--plot", "does not exist")})
 _rows((*TRACED, "devices", "links", "paper"), "--format", {
     "xml": ("--format", "expected one of"),
     "": ("--format",),

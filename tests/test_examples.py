@@ -40,10 +40,14 @@ EXPECTED = {
 }
 
 
+# Arguments for examples whose full run is longer than a test should be.
+ARGS = {"train_shapes.py": ["--quick"]}
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs(path: Path) -> None:
-    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
+    out = subprocess.run([sys.executable, str(path), *ARGS.get(path.name, [])],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.strip()
     for line in EXPECTED.get(path.name, []):
         assert line in out

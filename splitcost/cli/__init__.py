@@ -6,6 +6,8 @@ the commands that trace a network, so ``--help``, ``devices`` and ``links`` answ
 
 from splitcost.cli import (  # noqa: F401  (registration)
     catalog,
+    export,
+    measure,
     paper,
     plan,
     plot,

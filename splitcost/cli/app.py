@@ -39,7 +39,7 @@ app = typer.Typer(
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one line and exit status 2 for any bad input, never a traceback."""
     try:
-        app(args=argv, prog_name="splitcost", standalone_mode=False)
+        code = app(args=argv, prog_name="splitcost", standalone_mode=False)
     except InputError as e:
         _fail(str(e))
     except typer.Exit as e:
@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"{e.format_message()}{where}")
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    # Outside standalone mode a command's typer.Exit(code) comes back as the return value.
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def _fail(message: str, code: int = 2) -> None:
