@@ -131,6 +131,57 @@ _rows((*TRACED, "devices", "links", "paper"), "--format", {
 _rows((*PRICED, "devices", "links"), "--profiles", {"/no/such/dir": ("does not exist",)})
 
 
+# export: every option but --out; measure: every option, failing before any network is built;
+# plot: its own options and the shared ones.
+EXPORT = ("export",)
+MEASURE = ("measure",)
+PLOT = ("plot",)
+_rows(EXPORT + MEASURE + PLOT, "--backbone", {"efficentnet": ("unknown backbone", "closest")})
+_rows(EXPORT + MEASURE + PLOT, "--tasks", {"0": ("--tasks", "at least one task")})
+_rows(EXPORT + MEASURE + PLOT, "--input", {"3x224": ("takes one image per sample as CxHxW",),
+                                           "3x224x": ("--input", "3x224x224")})
+_rows(EXPORT + MEASURE + PLOT, "--payload-dtype", {"int4": ("--payload-dtype", "float32")})
+_rows(EXPORT + MEASURE + PLOT, "--hidden", {"0": ("--hidden", "at least 1")})
+_rows(EXPORT + MEASURE, "--cut", {"layer9": ("unknown cut",)})
+_rows(EXPORT + MEASURE, "--seed", {"x": ("--seed", "integer")})
+_rows(EXPORT + MEASURE, "--format", {"xml": ("--format", "expected one of")})
+_rows(EXPORT, "--out", {"/no/such/dir/x": ("--out", "does not exist"),
+                        "/etc/passwd": ("--out", "not a folder")})
+_rows(MEASURE, "--images", {"0": ("--images", "at least 1")})
+_rows(MEASURE, "--warmup", {"-1": ("--warmup", "at least 0")})
+_rows(MEASURE, "--connect", {"nohost": ("--connect", "HOST:PORT")})
+_rows(MEASURE, "--serve", {"x": ("--serve", "HOST:PORT")})
+_rows(MEASURE, "--device", {"nope": ("--device", "unknown device")})
+_rows(MEASURE, "--server-device", {"nope": ("--server-device", "unknown device")})
+_rows(MEASURE + PLOT, "--link", {"1gbsp": ("--link", "1gbps")})
+_rows(MEASURE, "--timeout", {"0": ("--timeout", "positive"), "nan": ("--timeout", "positive")})
+_rows(MEASURE, "--threads", {"0": ("--threads", "at least 1")})
+_rows(MEASURE + PLOT, "--profiles", {"/no/such/dir": ("does not exist",)})
+_rows(PLOT, "--out", {"x.jpg": ("--out", ".png or .svg"),
+                      "/no/such/dir/x.png": ("--out", "does not exist")})
+_rows(PLOT, "--device", {"jetson": ("--device", "unknown device")})
+_rows(PLOT, "--server", {"rtx": ("--server", "unknown device")})
+_rows(PLOT, "--batch", {"0": ("--batch", "at least 1")})
+_rows(PLOT, "--precision", {"fp7": ("--precision", "unknown dtype")})
+_rows(PLOT, "--memory-model", {"peak": ("--memory-model",)})
+_rows(PLOT, "--payload-compression", {"0.5": ("--payload-compression", "at least 1")})
+_rows(PLOT, "--input-dtype", {"png": ("--input-dtype",)})
+_rows(PLOT, "--cut", {"layer9": ("unknown cut",)})
+_rows(PLOT, "--depth", {"0": ("--depth", "at least 1")})
+_rows(PLOT, "--cuts", {"some": ("--cuts",)})
+_rows(PLOT, "--objective", {"speed": ("--objective",)})
+_rows(PLOT, "--devices", {"0": ("--devices", "at least 1")})
+_rows(PLOT, "--fps", {"0": ("--fps",), "fast": ("--fps",)})
+_rows(PLOT, "--ingress", {"10": ("--ingress", "with a unit")})
+_rows(PLOT, "--concurrency", {"0": ("--concurrency", "at least 1")})
+
+# What each command needs besides the option under test ({tmp}: a fresh folder).
+BASE = {"export": ["--out", "{tmp}/split"], "plot": ["{kind}", "--out", "{tmp}/p.png"]}
+PLOT_KIND = {"--cut": "latency", "--depth": "sweep", "--cuts": "sweep", "--objective": "sweep",
+             "--devices": "fleet", "--fps": "fleet", "--ingress": "fleet",
+             "--concurrency": "fleet"}
+
+
 def _run(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str, str]:
     try:
         main(args)
@@ -146,9 +197,13 @@ def _run(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str,
     CLI_ROWS,
     ids=[f"{c} {o}={v!r}" for c, o, v, _ in CLI_ROWS],
 )
-def test_cli_bad_input(capsys: pytest.CaptureFixture[str], command: str, option: str, value: str,
-                       words: tuple[str, ...]) -> None:
-    code, out, err = _run(capsys, [command, option, value])
+def test_cli_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str,
+                       option: str, value: str, words: tuple[str, ...]) -> None:
+    base = [a.format(tmp=tmp_path, kind=PLOT_KIND.get(option, "latency"))
+            for a in BASE.get(command, [])]
+    if option == "--out":
+        base = base[:-2] if command == "plot" else []
+    code, out, err = _run(capsys, [command, *base, option, value])
     assert code == 2, err
     assert out == ""
     assert err.startswith("splitcost: error: ") and err.count("\n") == 1, err
@@ -171,8 +226,6 @@ def test_every_option_has_a_row() -> None:
     covered = {(c, o) for c, o, _, _ in CLI_ROWS}
     missing = []
     for name, command in group.commands.items():  # type: ignore[attr-defined]
-        if name not in (*TRACED, "devices", "links", "paper"):
-            continue  # commands added by other modules have their own matrix
         for param in command.params:
             missing += [f"{name} {opt}" for opt in param.opts
                         if opt.startswith("--") and opt not in UNCHECKED
