@@ -22,7 +22,6 @@ import warnings
 from pathlib import Path
 
 import torch
-import torchvision
 from rich.console import Console
 from rich.table import Table
 
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from oracles.alloc_tracker import measure
 
 from splitcost.profiling import profile
-from splitcost.zoo import extract_backbone, resolve
+from splitcost.zoo import build, resolve
 
 BACKBONES = [
     "mobilenet", "efficientnet", "vgg16", "resnet18", "resnet50", "densenet121", "mobilenet_v2",
@@ -44,13 +43,8 @@ MB = 1e6
 
 
 def cpu_backbone(name: str) -> torch.nn.Module:
-    info = resolve(name)
-    kwargs = {"aux_logits": False, "init_weights": False} if info.name == "googlenet" else {}
     torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = torchvision.models.get_model(info.name, **kwargs)
-    return extract_backbone(info.name, model).eval()
+    return build(resolve(name), real=True)[0].eval()
 
 
 def main() -> None:

@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import sys
 import time
-import warnings
 
 import torch
-import torchvision
 from rich.console import Console
 from rich.table import Table
 
 from splitcost.profiling import profile
-from splitcost.zoo import extract_backbone, resolve
+from splitcost.zoo import build, resolve
 
 BACKBONES = [
     "mobilenet", "efficientnet", "vgg16", "resnet18", "resnet50", "densenet121", "mobilenet_v2",
@@ -50,13 +48,8 @@ BLOCK = 512  # the CUDA caching allocator's rounding
 
 
 def backbone(name: str) -> torch.nn.Module:
-    info = resolve(name)
-    kwargs = {"aux_logits": False, "init_weights": False} if info.name == "googlenet" else {}
     torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = torchvision.models.get_model(info.name, **kwargs)
-    return extract_backbone(info.name, model).eval()
+    return build(resolve(name), real=True)[0].eval()
 
 
 def cuda_peak(model: torch.nn.Module, batch: int) -> tuple[int, int]:

@@ -61,7 +61,7 @@ from splitcost.errors import InputError
 from splitcost.latency import OpWork, compute_time, op_time
 from splitcost.profiles import OP_CLASSES, Device, Efficiency, Source, load_device
 from splitcost.profiling import Profile, profile
-from splitcost.zoo import BackboneInfo, extract_backbone, resolve, warnings_quiet
+from splitcost.zoo import BackboneInfo, build, resolve
 
 Progress = Callable[[str, int, int], None]
 
@@ -484,17 +484,8 @@ def peaks_from(times: dict[str, Timed], work: dict[str, float]) -> Peaks:
 def real_backbone(info: BackboneInfo, torch_device: str) -> nn.Module:
     """A real torchvision backbone (random weights, seed 0, ``eval()``) on ``torch_device``:
     the same modules as ``profile(name)`` traces on meta tensors."""
-    import torchvision
-
-    kwargs: dict[str, Any] = {}
-    if info.name.startswith(("googlenet", "inception")):
-        kwargs["init_weights"] = False
-    if info.name == "googlenet":
-        kwargs["aux_logits"] = False
     torch.manual_seed(0)
-    with warnings_quiet():
-        model = torchvision.models.get_model(info.name, **kwargs)
-    return extract_backbone(info.name, model).eval().to(torch_device)
+    return build(info, real=True)[0].eval().to(torch_device)
 
 
 def _detached(value: Any) -> Any:

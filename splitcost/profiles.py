@@ -8,12 +8,11 @@ documents the schema. A bare rate such as ``1gbps`` is an ideal link (efficiency
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from splitcost.errors import InputError, unknown_name
 from splitcost.units import Kind, format_rate, parse_quantity, parse_rate

@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from splitcost.errors import InputError
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What a quantity measures; each kind has its own unit table."""
 
     BYTES = "bytes"
