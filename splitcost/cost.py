@@ -397,12 +397,13 @@ def edge_energy(device: Device, link: Link, edge_s: float, server_s: float, xfer
 def latency_band(pr: Pricing, edge_s: float, server_s: float, xfer: Transfer
                  ) -> LatencyBand | None:
     """Low and high latency from the devices' validated errors and the link's percentiles."""
-    basis = []
+    basis: list[str] = []
     low = high = 0.0
     for part, device in ((edge_s, pr.device), (server_s, pr.server)):
         err = device.latency_error
-        if part and err is not None:
-            basis.append(f"{device.name} compute +/-{100 * err:.0f}%")
+        text = f"{device.name} compute +/-{100 * (err or 0):.0f}%"
+        if part and err is not None and text not in basis:
+            basis.append(text)
         err = err or 0.0
         low += part * (1 - err)
         high += part * (1 + err)

@@ -387,6 +387,8 @@ def _parse_device(path: Path) -> Device:
     figures += [f"compute.efficiency.{c}" for c in (*OP_CLASSES, "memory")]
     figures += ["compute.op_overhead"]
     figures += [k for k, v in (("power.active", active), ("power.idle", idle)) if v is not None]
+    if error_band is not None:
+        figures.append("compute.latency_error")
     return Device(
         name=f.text("name"),
         title=f.text("title"),
