@@ -24,7 +24,7 @@ import torch
 from latency_validation import HELD_OUT, held_out_table, host_table, validate
 from rich.console import Console
 
-from splitcost.calibrate import DEFAULT_MODELS, calibrate, check_models, time_models
+from splitcost.calibration import DEFAULT_MODELS, calibrate, check_models, time_models
 
 ROUNDS = 2
 MIN_RUN_TIME = 0.05

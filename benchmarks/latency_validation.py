@@ -1,6 +1,6 @@
 """Does the latency model predict networks it was not calibrated on? Measured on this machine.
 
-1. ``splitcost.calibrate.calibrate`` on the calibration set (its default models) writes a
+1. ``splitcost.calibration.calibrate`` on the calibration set (its default models) writes a
    device profile of this host.
 2. A DISJOINT set of backbones is traced on meta tensors, priced with that profile, then built
    for real (random weights, eval, no_grad, batch 1, 3x224x224) and timed block by block
@@ -46,7 +46,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from splitcost.calibrate import (
+from splitcost.calibration import (
     DEFAULT_MODELS,
     Fit,
     ModelTiming,

@@ -175,8 +175,23 @@ _rows(PLOT, "--fps", {"0": ("--fps",), "fast": ("--fps",)})
 _rows(PLOT, "--ingress", {"10": ("--ingress", "with a unit")})
 _rows(PLOT, "--concurrency", {"0": ("--concurrency", "at least 1")})
 
+CALIBRATE = ("calibrate",)
+_rows(CALIBRATE, "--out", {"h.txt": ("--out", ".toml"), "/no/such/dir/h.toml": ("does not exist",)})
+_rows(CALIBRATE, "--models", {"nope": ("unknown backbone",), "": ("--models", "at least one")})
+_rows(CALIBRATE, "--torch-device", {"tpu": ("--torch-device", "cpu or cuda"),
+                                    "cuda": ("--torch-device cuda",)})
+_rows(CALIBRATE, "--role", {"cloud": ("--role", "edge or server")})
+_rows(CALIBRATE, "--batch", {"0": ("--batch", "at least 1")})
+_rows(CALIBRATE, "--min-run-time", {"0": ("--min-run-time", "positive"),
+                                    "nan": ("--min-run-time", "positive"),
+                                    "-1": ("--min-run-time", "positive")})
+_rows(CALIBRATE, "--rounds", {"0": ("--rounds", "at least 1")})
+_rows(CALIBRATE, "--threads", {"0": ("--threads", "at least 1")})
+_rows(CALIBRATE, "--format", {"xml": ("--format", "expected one of")})
+
 # What each command needs besides the option under test ({tmp}: a fresh folder).
-BASE = {"export": ["--out", "{tmp}/split"], "plot": ["{kind}", "--out", "{tmp}/p.png"]}
+BASE = {"export": ["--out", "{tmp}/split"], "plot": ["{kind}", "--out", "{tmp}/p.png"],
+        "calibrate": ["--out", "{tmp}/host.toml"]}
 PLOT_KIND = {"--cut": "latency", "--depth": "sweep", "--cuts": "sweep", "--objective": "sweep",
              "--devices": "fleet", "--fps": "fleet", "--ingress": "fleet",
              "--concurrency": "fleet"}
@@ -203,6 +218,7 @@ def test_cli_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, comma
             for a in BASE.get(command, [])]
     if option == "--out":
         base = base[:-2] if command == "plot" else []
+        value = value if value.startswith("/") else str(tmp_path / value)
     code, out, err = _run(capsys, [command, *base, option, value])
     assert code == 2, err
     assert out == ""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from splitcost.calibrate import PARAMETERS, Sample, calibrate, fit
+from splitcost.calibration import PARAMETERS, Sample, calibrate, fit
 from splitcost.cli import main
 from splitcost.latency import OpWork
 from splitcost.profiles import Device, Efficiency, load_device

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from splitcost.cli import main
-from splitcost.measure import (
+from splitcost.measurement import (
     PHASES,
     MeasureError,
     SplitConfig,

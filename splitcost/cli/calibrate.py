@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,9 +14,10 @@ import typer
 from splitcost.cli.app import app
 from splitcost.cli.options import Batch, check_format
 from splitcost.cli.output import emit, print_rich
+from splitcost.errors import InputError
 
 if TYPE_CHECKING:
-    from splitcost.calibrate import CalibrationResult
+    from splitcost.calibration import CalibrationResult
     from splitcost.render.cells import Grid
 
 
@@ -40,8 +42,15 @@ def calibrate(
 ) -> None:
     """Time real networks block by block here, fit the latency model, write a device profile."""
     fmt = check_format(fmt, ("table", "json"))
-    from splitcost.calibrate import DEFAULT_MODELS
-    from splitcost.calibrate import calibrate as run
+    if not (math.isfinite(min_run_time) and min_run_time > 0):
+        raise InputError(f"--min-run-time: expected a positive number of seconds, got "
+                         f"{min_run_time}")
+    if rounds < 1:
+        raise InputError(f"--rounds: expected at least 1, got {rounds}")
+    if threads is not None and threads < 1:
+        raise InputError(f"--threads: expected at least 1, got {threads}")
+    from splitcost.calibration import DEFAULT_MODELS
+    from splitcost.calibration import calibrate as run
 
     show = fmt == "table" and sys.stdout.isatty()
     with _progress(show) as progress:

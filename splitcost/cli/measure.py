@@ -30,7 +30,7 @@ from splitcost.cli.output import output
 from splitcost.errors import InputError
 
 if TYPE_CHECKING:
-    from splitcost.measure import MeasureResult
+    from splitcost.measurement import MeasureResult
     from splitcost.render.cells import Grid
 
 
@@ -73,7 +73,7 @@ def measure(
 ) -> None:
     """Run the split for real over TCP; print measured phases beside splitcost's prediction."""
     from splitcost.heads import parse_tasks
-    from splitcost.measure import MeasureError, SplitConfig, parse_address
+    from splitcost.measurement import MeasureError, SplitConfig, parse_address
     from splitcost.payload import payload_encoding
     from splitcost.profiles import load_device, load_link, search_dirs
     from splitcost.units import parse_input
@@ -104,7 +104,7 @@ def measure(
             return
         if connect is not None:
             option("--connect", parse_address, connect)
-        from splitcost.measure import measure as run
+        from splitcost.measurement import measure as run
 
         with _progress(images) as tick:
             result = run(backbone, classes, images=images, warmup=warmup, cut=cut,
@@ -122,7 +122,7 @@ def _serve(address: tuple[str, int], cfg: object, timeout: float, threads: int |
 
     import torch
 
-    from splitcost.measure import SplitConfig, serve
+    from splitcost.measurement import SplitConfig, serve
 
     assert isinstance(cfg, SplitConfig)
     if threads is not None:

@@ -1,0 +1,169 @@
+"""Calibration: time real networks on this machine and fit a device profile to the timings.
+
+Why: the roofline of :mod:`splitcost.latency` is only as good as the device profile's
+efficiencies and per-operator overhead, and vendor peaks say little about what PyTorch eager
+achieves. ``calibrate()`` measures the machine it runs on and writes a profile that ``--device``
+accepts:
+
+1. **peaks**: FP32 throughput (a large GEMM; on CPU also a large 3x3 convolution, because oneDNN's
+   convolutions beat the BLAS GEMM on some CPUs) and memory bandwidth (the best of copies of a
+   few sizes; bytes moved = read + written, as :func:`splitcost.cost.op_work` counts them). The
+   best, because the fitted efficiencies must stay in (0, 1] relative to these figures;
+2. **blocks**: for each calibration model (a real torchvision backbone with random weights,
+   ``eval()``, ``torch.no_grad()``), the inputs of its module-frontier blocks
+   (:func:`splitcost.cuts.module_frontier`, the blocks ``sweep`` cuts at) are captured in one
+   real forward pass, then each block is timed alone with ``torch.utils.benchmark.Timer``
+   (a warm-up call, then ``blocked_autorange``); the whole backbone is timed too;
+3. **fit**: the six efficiencies and ``op_overhead`` minimise a robust (soft-L1) loss of the log
+   error between the roofline prediction (:func:`splitcost.latency.op_time` over
+   :func:`splitcost.cost.op_work` of each block's operators) and the measured times: a
+   coordinate grid search, then Levenberg-Marquardt with reweighting, numpy only;
+4. **error band**: leave-one-model-out: fit without model m, predict m's whole backbone; the
+   median absolute relative error over the models is written as ``compute.latency_error``;
+5. **profile**: a device TOML with a ``[sources]`` entry for every figure (kind ``measured`` or
+   ``calibrated``, with how, when and with what it was measured), written atomically.
+
+Timing on a machine that is not idle: every probe and block is timed once per round, rounds
+interleaved, and keeps its fastest time (a ``blocked_autorange`` block's mean): other processes
+only ever add time, and a preempted OpenMP thread stalls all the others at the next barrier. A
+measurement during which other processes used the cores we need (read from /proc/stat) is
+retried, and a time that never had a quiet measurement is flagged ``disturbed``.
+
+Nothing here prints; progress goes to an optional ``progress(stage, done, total)`` callback.
+
+One module per concern: :mod:`.constants` (the default models, the fit's bounds and weights, the
+timing defaults), :mod:`.results` (what a calibration returns), :mod:`.timing` (steps 1 and 2),
+:mod:`.fitting` (steps 3 and 4), :mod:`.host` (memory and the runtime's overhead),
+:mod:`.profile_file` (step 5) and :mod:`.run` (the whole calibration, :func:`calibrate`).
+"""
+
+from __future__ import annotations
+
+from splitcost.calibration.constants import (
+    DEFAULT_MIN_RUN_TIME,
+    DEFAULT_MODELS,
+    DEFAULT_ROUNDS,
+    EFFICIENCY_FLOOR,
+    INPUT_SHAPE,
+    IRLS_ROUNDS,
+    OVERHEAD_RANGE,
+    PARAMETERS,
+    PRECISION,
+    PRIOR_WEIGHT,
+    QUIET_MARGIN,
+    QUIET_WAIT_S,
+    RETRIES,
+    ROBUST_SCALE,
+    WHOLE_WEIGHT,
+    Progress,
+)
+from splitcost.calibration.fitting import (
+    coordinate_search,
+    error_band,
+    fit,
+    fit_models,
+    fitted_device,
+    held_out_predictions,
+    levenberg_marquardt,
+    predict,
+    unconstrained,
+)
+from splitcost.calibration.host import cuda_memory, host_memory, host_name, runtime_overhead
+from splitcost.calibration.profile_file import check_out, device_toml, write_device
+from splitcost.calibration.results import (
+    WHOLE,
+    BlockFit,
+    CalibrationResult,
+    Fit,
+    ModelFit,
+    ModelTiming,
+    Peaks,
+    Sample,
+    Setup,
+)
+from splitcost.calibration.run import calibrate, check_models, check_torch_device, evaluate, measure
+from splitcost.calibration.timing import (
+    CONV,
+    COPY_SIZES,
+    Prepared,
+    Task,
+    Timed,
+    capture_inputs,
+    others_load,
+    peak_tasks,
+    peaks_from,
+    prepare,
+    real_backbone,
+    time_call,
+    time_interleaved,
+    time_models,
+    timing_of,
+    torch_threads,
+    wait_quiet,
+)
+
+__all__ = [
+    "CONV",
+    "COPY_SIZES",
+    "DEFAULT_MIN_RUN_TIME",
+    "DEFAULT_MODELS",
+    "DEFAULT_ROUNDS",
+    "EFFICIENCY_FLOOR",
+    "INPUT_SHAPE",
+    "IRLS_ROUNDS",
+    "OVERHEAD_RANGE",
+    "PARAMETERS",
+    "PRECISION",
+    "PRIOR_WEIGHT",
+    "QUIET_MARGIN",
+    "QUIET_WAIT_S",
+    "RETRIES",
+    "ROBUST_SCALE",
+    "WHOLE",
+    "WHOLE_WEIGHT",
+    "BlockFit",
+    "CalibrationResult",
+    "Fit",
+    "ModelFit",
+    "ModelTiming",
+    "Peaks",
+    "Prepared",
+    "Progress",
+    "Sample",
+    "Setup",
+    "Task",
+    "Timed",
+    "calibrate",
+    "capture_inputs",
+    "check_models",
+    "check_out",
+    "check_torch_device",
+    "coordinate_search",
+    "cuda_memory",
+    "device_toml",
+    "error_band",
+    "evaluate",
+    "fit",
+    "fit_models",
+    "fitted_device",
+    "held_out_predictions",
+    "host_memory",
+    "host_name",
+    "levenberg_marquardt",
+    "measure",
+    "others_load",
+    "peak_tasks",
+    "peaks_from",
+    "predict",
+    "prepare",
+    "real_backbone",
+    "runtime_overhead",
+    "time_call",
+    "time_interleaved",
+    "time_models",
+    "timing_of",
+    "torch_threads",
+    "unconstrained",
+    "wait_quiet",
+    "write_device",
+]

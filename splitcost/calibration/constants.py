@@ -1,0 +1,30 @@
+"""Calibration's settings: the default models, the fit's bounds and weights, timing defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from splitcost.profiles import OP_CLASSES
+
+Progress = Callable[[str, int, int], None]
+
+# Dense 3x3 convolutions (resnet18); inverted residuals with depthwise, squeeze-excite and
+# hardswish at realistic widths (mobilenet_v3_large; the _small variant's layers are so small that
+# per-operator overhead is all they measure); depthwise 3x3 and 5x5 with SiLU (efficientnet_b0);
+# pooling and concatenation (squeezenet1_1); matmul, layer norm and softmax (swin_t). Every
+# operator class, ~65 blocks, ~90 ms of compute per pass on two 2020s x86 cores.
+DEFAULT_MODELS = ("resnet18", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "swin_t")
+INPUT_SHAPE = (3, 224, 224)
+PARAMETERS = (*OP_CLASSES, "memory")  # the fitted efficiencies, in Efficiency's field order
+EFFICIENCY_FLOOR = 1e-4
+OVERHEAD_RANGE = (1e-8, 1e-2)  # seconds per operator
+PRIOR_WEIGHT = 1e-5  # pulls an efficiency no block constrains towards 0.5, barely moving others
+WHOLE_WEIGHT = 3.0  # a whole backbone counts as much as three blocks in the fit
+ROBUST_SCALE = 0.1  # soft-L1 loss: log errors beyond ~10% count linearly
+IRLS_ROUNDS = 4  # least-squares solves, each reweighted from the previous one's errors
+DEFAULT_MIN_RUN_TIME = 0.1  # seconds per task and round
+DEFAULT_ROUNDS = 3
+QUIET_MARGIN = 0.25  # cores other processes may use beyond the ones we leave idle
+RETRIES = 3  # extra tries of a disturbed measurement
+QUIET_WAIT_S = 2.0  # longest wait for other processes' burst to pass before a retry
+PRECISION = "fp32"
