@@ -110,6 +110,54 @@ def choice(option_name: str, value: str, allowed: tuple[str, ...]) -> str:
     return key
 
 
+def pricing_options(*, input_shape: str, tasks: str, link: str, device: str, server: str,
+                    memory_model: str, payload_dtype: str, payload_compression: str | None,
+                    input_dtype: str, hidden: int, profiles: list[Path] | None
+                    ) -> dict[str, Any]:
+    """Check the options every pricing command shares, before any network is traced (bad
+    input fails fast), and return them as keyword arguments of compare/sweep/plan."""
+    from splitcost.heads import parse_tasks
+    from splitcost.memory import MEMORY_MODELS
+    from splitcost.payload import input_encoding, payload_encoding
+    from splitcost.profiles import load_device, load_link
+    from splitcost.units import parse_input
+
+    option("--input", parse_input, input_shape)
+    option("--tasks", parse_tasks, tasks)
+    payload_encoding(payload_dtype, payload_compression)
+    input_encoding(input_dtype)
+    if hidden < 1:
+        raise InputError(f"--hidden: expected at least 1, got {hidden}")
+    dirs = profiles or []
+    return {
+        "device": option("--device", load_device, device, dirs),
+        "server": option("--server", load_device, server, dirs),
+        "link": option("--link", load_link, link, dirs),
+        "memory_model": choice("--memory-model", memory_model, MEMORY_MODELS),
+        "payload_dtype": payload_dtype,
+        "payload_compression": payload_compression,
+        "input_dtype": input_dtype,
+        "hidden": hidden,
+    }
+
+
+def fleet_options(fps: str, ingress: str) -> tuple[float, float]:
+    """``--fps`` (inferences per second) and ``--ingress`` (a data rate)."""
+    import math
+
+    from splitcost.units import parse_rate
+
+    try:
+        rate = float(fps)
+    except ValueError:
+        raise InputError(
+            f"--fps: expected a number of inferences per second, got {fps!r}") from None
+    if not (rate > 0 and math.isfinite(rate)):
+        raise InputError(f"--fps: expected a positive number of inferences per second, got "
+                         f"{fps!r}")
+    return rate, option("--ingress", parse_rate, ingress)
+
+
 def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
     key = fmt.strip().lower()
     if key not in allowed:

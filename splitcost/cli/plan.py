@@ -26,13 +26,12 @@ from splitcost.cli.options import (
     Tasks,
     check_format,
     check_plot,
-    choice,
-    option,
+    fleet_options,
+    pricing_options,
     traced_profile,
     write_plot,
 )
 from splitcost.cli.output import output
-from splitcost.errors import InputError
 
 
 @app.command()
@@ -62,40 +61,21 @@ def plan(
     fmt: Format = "table",
 ) -> None:
     """Fleet sizing: utilisation, ingress, servers needed and the binding resource."""
-    from splitcost.heads import parse_tasks
-    from splitcost.memory import MEMORY_MODELS
-    from splitcost.payload import input_encoding, payload_encoding
-    from splitcost.profiles import load_device, load_link
-    from splitcost.units import parse_input, parse_rate
-
     fmt = check_format(fmt)
     plot_path = check_plot(plot_file)
-    memory_model = choice("--memory-model", memory_model, MEMORY_MODELS)
-    option("--input", parse_input, input_shape)
-    option("--tasks", parse_tasks, tasks)
-    payload_encoding(payload_dtype, payload_compression)
-    input_encoding(input_dtype)
-    try:
-        rate = float(fps)
-    except ValueError:
-        raise InputError(
-            f"--fps: expected a number of inferences per second, got {fps!r}") from None
-    ingress_bps = option("--ingress", parse_rate, ingress)
-    dirs = profiles or []
-    dev = option("--device", load_device, device, dirs)
-    srv = option("--server", load_device, server, dirs)
-    lnk = option("--link", load_link, link, dirs)
+    priced = pricing_options(
+        input_shape=input_shape, tasks=tasks, link=link, device=device, server=server,
+        memory_model=memory_model, payload_dtype=payload_dtype,
+        payload_compression=payload_compression, input_dtype=input_dtype, hidden=hidden,
+        profiles=profiles)
+    rate, ingress_bps = fleet_options(fps, ingress)
 
     from splitcost.plan import plan as run_plan
     from splitcost.render import cells
+    from splitcost.render.plots import fleet_figure
 
     p = traced_profile(backbone, input_shape, batch, False, precision)
     pl = run_plan(p, tasks, devices=devices, fps=rate, ingress_bps=ingress_bps,
-                  concurrency=concurrency, device=dev, server=srv, link=lnk,
-                  memory_model=memory_model, payload_dtype=payload_dtype,
-                  payload_compression=payload_compression, input_dtype=input_dtype,
-                  hidden=hidden)
-    from splitcost.render.plots import fleet_figure
-
+                  concurrency=concurrency, **priced)
     write_plot(plot_path, lambda: fleet_figure(pl))
     output(fmt, pl.to_dict, lambda: cells.plan_grid(pl), pl.verdict)

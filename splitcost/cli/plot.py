@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -23,7 +23,10 @@ from splitcost.cli.options import (
     Profiles,
     ServerOpt,
     Tasks,
+    choice,
+    fleet_options,
     option,
+    pricing_options,
     traced_profile,
 )
 from splitcost.cli.output import emit
@@ -78,11 +81,8 @@ def plot(
     profiles: Profiles = None,
 ) -> None:
     """Draw a figure: latency against bandwidth, every cut, or a fleet against one server."""
-    from splitcost.heads import parse_tasks
-    from splitcost.payload import input_encoding, payload_encoding
-    from splitcost.profiles import load_device, load_link
     from splitcost.render.plots import check_path, require_matplotlib
-    from splitcost.units import parse_input, parse_rate
+    from splitcost.sweep import OBJECTIVES
 
     # Every option is checked before the network is traced: bad input fails fast.
     key = kind.strip().lower()
@@ -90,31 +90,18 @@ def plot(
         raise InputError(f"plot: unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     target = check_path(out, "--out")
     require_matplotlib()
-    option("--input", parse_input, input_shape)
-    option("--tasks", parse_tasks, tasks)
-    payload_encoding(payload_dtype, payload_compression)
-    input_encoding(input_dtype)
-    if cuts not in ("blocks", "all"):
-        raise InputError(f"--cuts: expected blocks or all, got {cuts!r}")
-    try:
-        rate = float(fps)
-    except ValueError:
-        raise InputError(
-            f"--fps: expected a number of inferences per second, got {fps!r}") from None
-    ingress_bps = option("--ingress", parse_rate, ingress)
-    dirs = profiles or []
-    dev = option("--device", load_device, device, dirs)
-    srv = option("--server", load_device, server, dirs)
-    lnk = option("--link", load_link, link, dirs)
+    common = pricing_options(
+        input_shape=input_shape, tasks=tasks, link=link, device=device, server=server,
+        memory_model=memory_model, payload_dtype=payload_dtype,
+        payload_compression=payload_compression, input_dtype=input_dtype, hidden=hidden,
+        profiles=profiles)
+    cuts = choice("--cuts", cuts, ("blocks", "all"))
+    objective = choice("--objective", objective, OBJECTIVES)
+    rate, ingress_bps = fleet_options(fps, ingress)
 
     from splitcost.render import plots
 
     p = traced_profile(backbone, input_shape, batch, False, precision)
-    common: dict[str, Any] = {
-        "device": dev, "server": srv, "link": lnk, "memory_model": memory_model,
-        "payload_dtype": payload_dtype, "payload_compression": payload_compression,
-        "input_dtype": input_dtype, "hidden": hidden,
-    }
     if key == "latency":
         from splitcost.report import compare
 

@@ -28,6 +28,7 @@ from splitcost.cli.options import (
     check_plot,
     choice,
     option,
+    pricing_options,
     traced_profile,
     write_plot,
 )
@@ -65,37 +66,23 @@ def report(
     fmt: Format = "table",
 ) -> None:
     """Compare LoC, MTL-Local, RoC and MTL-Split, with a one-line verdict."""
-    from splitcost.heads import parse_tasks
-
-    # Every option is checked before the network is traced: bad input fails fast.
-    from splitcost.memory import MEMORY_MODELS
-    from splitcost.payload import input_encoding, payload_encoding
-    from splitcost.profiles import load_device, load_link
     from splitcost.report import PROCESSES
-    from splitcost.units import parse_input
 
     fmt = check_format(fmt)
     plot_path = check_plot(plot_file)
-    memory_model = choice("--memory-model", memory_model, MEMORY_MODELS)
+    priced = pricing_options(
+        input_shape=input_shape, tasks=tasks, link=link, device=device, server=server,
+        memory_model=memory_model, payload_dtype=payload_dtype,
+        payload_compression=payload_compression, input_dtype=input_dtype, hidden=hidden,
+        profiles=profiles)
     processes = choice("--processes", processes, PROCESSES)
-    option("--input", parse_input, input_shape)
-    option("--tasks", parse_tasks, tasks)
-    payload_encoding(payload_dtype, payload_compression)
-    input_encoding(input_dtype)
-    dirs = profiles or []
-    dev = option("--device", load_device, device, dirs)
-    srv = option("--server", load_device, server, dirs)
-    lnk = option("--link", load_link, link, dirs)
 
+    from splitcost.render.plots import latency_figure
     from splitcost.report import compare
 
     p = traced_profile(backbone, input_shape, batch, False, precision)
-    r = compare(p, tasks, device=dev, server=srv, link=lnk, memory_model=memory_model,
-                payload_dtype=payload_dtype, payload_compression=payload_compression,
-                input_dtype=input_dtype, images=images, hidden=hidden, processes=processes,
-                cuts=option("--cut", list, cut or []))
-    from splitcost.render.plots import latency_figure
-
+    r = compare(p, tasks, images=images, processes=processes,
+                cuts=option("--cut", list, cut or []), **priced)
     write_plot(plot_path, lambda: latency_figure(r))
     _render_report(r, fmt)
 

@@ -28,6 +28,7 @@ from splitcost.cli.options import (
     check_plot,
     choice,
     option,
+    pricing_options,
     traced_profile,
     write_plot,
 )
@@ -68,41 +69,29 @@ def sweep(
     fmt: Format = "table",
 ) -> None:
     """Every cut priced: payload, edge memory, latency, the best one and where it flips."""
-    from splitcost.heads import parse_tasks
-    from splitcost.memory import MEMORY_MODELS
-    from splitcost.payload import input_encoding, payload_encoding
-    from splitcost.profiles import load_device, load_link
     from splitcost.sweep import OBJECTIVES
-    from splitcost.units import parse_bytes, parse_duration, parse_input
+    from splitcost.units import parse_bytes, parse_duration
 
     fmt = check_format(fmt)
     plot_path = check_plot(plot_file)
-    memory_model = choice("--memory-model", memory_model, MEMORY_MODELS)
+    priced = pricing_options(
+        input_shape=input_shape, tasks=tasks, link=link, device=device, server=server,
+        memory_model=memory_model, payload_dtype=payload_dtype,
+        payload_compression=payload_compression, input_dtype=input_dtype, hidden=hidden,
+        profiles=profiles)
     objective = choice("--objective", objective, OBJECTIVES)
     cuts = choice("--cuts", cuts, ("blocks", "all"))
-    option("--input", parse_input, input_shape)
-    option("--tasks", parse_tasks, tasks)
-    payload_encoding(payload_dtype, payload_compression)
-    input_encoding(input_dtype)
     slo_s = None if slo is None else option("--slo", parse_duration, slo)
     limit = None if max_payload is None else option("--max-payload", parse_bytes, max_payload)
-    dirs = profiles or []
-    dev = option("--device", load_device, device, dirs)
-    srv = option("--server", load_device, server, dirs)
-    lnk = option("--link", load_link, link, dirs)
 
     from splitcost.render import cells
     from splitcost.render.csvout import SWEEP_COLUMNS
+    from splitcost.render.plots import sweep_figure
     from splitcost.sweep import sweep as run_sweep
 
     p = traced_profile(backbone, input_shape, batch, False, precision)
-    sw = run_sweep(p, tasks, device=dev, server=srv, link=lnk, depth=depth,
-                   every_op=cuts == "all", objective=objective, slo_s=slo_s,
-                   max_payload_bytes=limit, memory_model=memory_model,
-                   payload_dtype=payload_dtype, payload_compression=payload_compression,
-                   input_dtype=input_dtype, hidden=hidden)
-    from splitcost.render.plots import sweep_figure
-
+    sw = run_sweep(p, tasks, depth=depth, every_op=cuts == "all", objective=objective,
+                   slo_s=slo_s, max_payload_bytes=limit, **priced)
     write_plot(plot_path, lambda: sweep_figure(sw))
     output(fmt, sw.to_dict, lambda: cells.sweep_grid(sw), sw.verdict,
             (SWEEP_COLUMNS, lambda: [r.to_dict() for r in sw.results]))
