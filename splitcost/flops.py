@@ -299,6 +299,3 @@ def op_cost(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any], out: Any,
     return OpCost(0, 0, "elementwise", unsupported=True)
 
 
-def known_operators() -> list[str]:
-    """The aten operators with a registered formula (for documentation and tests)."""
-    return sorted(_FORMULAS)

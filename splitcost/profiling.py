@@ -21,7 +21,7 @@ from splitcost.memory import (
 )
 from splitcost.trace import Trace, TraceError, run_trace
 from splitcost.training import TrainingMemory, training_memory
-from splitcost.units import DTYPE_BYTES, InputSpec, parse_input
+from splitcost.units import InputSpec, parse_input
 from splitcost.zoo import BackboneInfo, build, check_input, meta_twin, resolve
 
 FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
@@ -333,5 +333,3 @@ def _as_spec(value: Sequence[int] | str | InputSpec) -> InputSpec:
     return InputSpec(dims)
 
 
-def element_bytes(dtype: str) -> int:
-    return DTYPE_BYTES[dtype]

@@ -17,7 +17,7 @@ from typing import Any
 
 from splitcost.breakeven import Crossover, crossovers, nearest
 from splitcost.cost import Pricing, Scenario, mtl_local, split
-from splitcost.cuts import Cut, cuts, find_cut
+from splitcost.cuts import Cut, cuts
 from splitcost.errors import InputError
 from splitcost.heads import DEFAULT_HIDDEN, Task, parse_tasks
 from splitcost.memory import MEMORY_MODELS
@@ -252,6 +252,3 @@ def sweep_verdict(sw: Sweep) -> str:
     return text + "."
 
 
-def cut_scenarios(profile: Profile, names: Sequence[str]) -> list[Cut]:
-    """The cuts named with ``report --cut NAME``."""
-    return [find_cut(profile.trace, name) for name in names]

@@ -130,11 +130,6 @@ _NUMBER = re.compile(
 )
 
 
-def expected_form(kind: Kind) -> str:
-    """The examples shown when a value of this kind does not parse."""
-    return _EXAMPLES[kind]
-
-
 def parse_quantity(
     text: str | int | float, kind: Kind, *, allow_zero: bool = False, bare_number: bool = False
 ) -> float:
@@ -334,11 +329,6 @@ _BYTES_IEC = [(2.0**40, "TiB"), (2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "K
 def format_bytes(n: float, *, binary: bool = False, digits: int = 3) -> str:
     """``250880`` -> ``'251 kB'``; ``binary=True`` -> ``'245 KiB'``."""
     return _scaled(n, _BYTES_IEC if binary else _BYTES_SI, digits)
-
-
-def format_mb(n: float, decimals: int = 2) -> str:
-    """Fixed decimal megabytes, as torchinfo and the paper print them: ``'724.08 MB'``."""
-    return f"{n / 1e6:,.{decimals}f} MB"
 
 
 def format_rate(bps: float, digits: int = 3) -> str:

@@ -99,10 +99,6 @@ def torchvision_names() -> list[str]:
     return list(torchvision.models.list_models(module=torchvision.models))
 
 
-def known_names() -> list[str]:
-    return sorted({*ALIASES, *torchvision_names()})
-
-
 def family_of(name: str) -> str:
     for prefix in sorted(FAMILY_RULES, key=len, reverse=True):
         if name.startswith(prefix):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from splitcost.units import (
     format_bytes,
     format_count,
+    format_energy,
     format_rate,
     format_seconds,
     format_shape,
@@ -100,6 +101,23 @@ def _band_notes(scenarios: Sequence[Scenario]) -> tuple[str, ...]:
     return (f"Likely range: {'; '.join(bases)}.",)
 
 
+def _energy_notes(r: Report) -> tuple[str, ...]:
+    d, lk = r.device, r.link
+    if d.power_active_w is None:
+        return ("Edge energy: the device profile gives no power figures.",)
+    idle = f" + {d.power_idle_w:g} W idle x waiting" if d.power_idle_w is not None else ""
+    if lk.energy is None:
+        radio = f"no radio energy model for {lk.name}"
+    else:
+        radio = (f"{lk.name} radio {lk.energy.per_bit_j * 1e9:g} nJ/bit + "
+                 f"{lk.energy.base_power_w:g} W while sending")
+        if lk.energy.tail_j:
+            radio += (f"; a {format_energy(lk.energy.tail_j)} tail after a burst from idle is "
+                      "not included (back-to-back inferences share it)")
+    return (f"Edge energy per inference: {d.power_active_w:g} W active x edge compute{idle} "
+            f"+ radio ({radio}).",)
+
+
 def report_grid(r: Report) -> Grid:
     from splitcost.memory import MEMORY_MODEL_SENTENCES
 
@@ -120,6 +138,7 @@ def report_grid(r: Report) -> Grid:
                 format_seconds(s.transfer_s * k),
                 format_seconds(s.server_s * k),
                 format_seconds(s.total_s * k),
+                format_energy(s.energy.total_j * k) if s.energy else "-",
                 *((_band_cell(s, k),) if banded else ()),
             )
         )
@@ -151,11 +170,12 @@ def report_grid(r: Report) -> Grid:
         title=f"splitcost report: {bb.backbone.requested}, {len(r.tasks)} tasks, "
         f"{r.device.name} -> {r.link.name} -> {r.server.name}",
         columns=("Scenario", "Fits", "Edge memory", "Server memory", "Payload", "Edge",
-                 "Transfer", "Server", "Total", *(("Likely range",) if banded else ())),
+                 "Transfer", "Server", "Total", "Edge energy",
+                 *(("Likely range",) if banded else ())),
         rows=tuple(rows),
         context=context,
-        notes=(*notes, *_band_notes(r.scenarios)),
-        right=(2, 3, 4, 5, 6, 7, 8, 9),
+        notes=(*notes, *_band_notes(r.scenarios), *_energy_notes(r)),
+        right=(2, 3, 4, 5, 6, 7, 8, 9, 10),
         dim_rows=tuple(dim),
         bold_rows=tuple(best),
     )

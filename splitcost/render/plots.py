@@ -35,7 +35,6 @@ MISSING = "plots need matplotlib: pip install 'splitcost[plot]'"
 # Colour-blind-safe (Okabe-Ito), one per scenario in SCENARIOS order, then any Split@cut.
 PALETTE = ("#E69F00", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
-GREY = "#9a9a9a"
 PAYLOAD = "#b39ddb"
 PARTS = (("edge compute", "#009E73"), ("transfer", "#56B4E9"), ("server compute", "#D55E00"))
 ARROW = "\u2192"
