@@ -53,6 +53,10 @@ def test_report_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
         assert keys <= set(s)
     roc = d["scenarios"][2]
     assert roc["payload_bytes"] == 602_112
+    for s in d["scenarios"]:  # the Jetson profile has power figures: energy per scenario
+        e = s["energy"]
+        assert e["total_j"] == pytest.approx(e["compute_j"] + e["idle_j"] + e["radio_j"])
+        assert e["compute_j"] == pytest.approx(10.0 * s["edge_s"])  # 10 W active
     assert d["scenarios"][3]["payload_bytes"] == 250_880
     assert isinstance(d["verdict"], str) and d["verdict"]
 
