@@ -73,6 +73,8 @@ class CutResult:
             "server_macs": s.server_macs,
             "edge_memory_bytes": s.edge_memory_bytes,
             "server_memory_bytes": s.server_memory_bytes,
+            "edge_peak_activation_bytes": self.cut.edge_peak_bytes,
+            "server_peak_activation_bytes": self.cut.server_peak_bytes,
             "edge_s": s.edge_s,
             "transfer_s": s.transfer_s,
             "server_s": s.server_s,
