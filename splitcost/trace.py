@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.multiprocessing.reductions import StorageWeakRef
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 
@@ -326,6 +327,37 @@ def _run_on_cpu(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> An
     return tree_map(to_meta, func(*cpu_args, **cpu_kwargs))
 
 
+class _FusedAttention(TorchFunctionMode):
+    """Trace ``scaled_dot_product_attention`` as the fused kernel PyTorch runs on real devices.
+
+    On CPU and CUDA, PyTorch picks a fused attention kernel that never holds the L x S score
+    matrix; on meta tensors its kernel choice falls back to the math decomposition, which does.
+    Tracing the fused CPU kernel (it has a meta kernel) keeps the memory the network really
+    needs; the MACs are the same either way. Only direct calls are seen: a mode is inactive
+    inside the function it handles, so nn.MultiheadAttention's internal call (torchvision's
+    ViT) still traces as the math path, about 8% above the real peak.
+    """
+
+    def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (),
+                           kwargs: Mapping[str, Any] | None = None) -> Any:
+        kwargs = dict(kwargs or {})
+        if func is torch.nn.functional.scaled_dot_product_attention and not kwargs.get(
+            "enable_gqa"
+        ):
+            names = ("attn_mask", "dropout_p", "is_causal", "scale")
+            given = dict(zip(names, args[3:], strict=False))
+            given.update({k: v for k, v in kwargs.items() if k in names})
+            q, k, v = args[0], args[1], args[2]
+            if q.dim() == 4 and k.dim() == 4 and v.dim() == 4:
+                out = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+                    q, k, v, float(given.get("dropout_p", 0.0)),
+                    bool(given.get("is_causal", False)), attn_mask=given.get("attn_mask"),
+                    scale=given.get("scale"),
+                )
+                return out[0]
+        return func(*args, **kwargs)
+
+
 # --- module hooks -------------------------------------------------------------------------------
 
 
@@ -426,7 +458,8 @@ def run_trace(
     output: Any = None
     try:
         model.eval()
-        with torch.no_grad(), torch.device("meta"), _module_hooks(model, rec, calls), rec:
+        with (torch.no_grad(), torch.device("meta"), _FusedAttention(),
+              _module_hooks(model, rec, calls), rec):
             output = model(*inputs)
     except TraceError:
         raise
