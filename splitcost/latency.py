@@ -1,9 +1,10 @@
 """Time models: compute per operator (a roofline) and transfer over a link. Pure functions.
 
 Compute: each operator takes ``max(FLOPs / (peak x eff[class]), bytes / (bandwidth x
-eff[memory])) + op_overhead`` on a device, where FLOPs = 2 x MACs + vector FLOPs, bytes are the
-operator's inputs (weights included) plus outputs, and the efficiencies come from the device
-profile. Views cost nothing.
+eff[memory])) + op_overhead`` on a device (the bandwidth of its cache when the device profile
+gives one and the operator's bytes fit in it, of its DRAM otherwise), where FLOPs = 2 x MACs +
+vector FLOPs, bytes are the operator's inputs (weights included) plus outputs, and the
+efficiencies come from the device profile. Views cost nothing.
 
 Transfer: ``RTT + payload x 8 / (bandwidth x efficiency) + results x 8 / (downlink x
 efficiency)``: half a round trip each way, the payload up and the task outputs back.
@@ -34,7 +35,7 @@ def op_time(work: OpWork, device: Device, precision: str) -> float:
         return 0.0
     eff = device.efficiency
     compute = work.flops / (device.peak(precision) * eff.for_class(work.op_class))
-    memory = work.bytes_moved / (device.memory_bandwidth * eff.memory)
+    memory = work.bytes_moved / (device.bandwidth_for(work.bytes_moved) * eff.memory)
     return max(compute, memory) + device.op_overhead_s
 
 

@@ -67,6 +67,14 @@ class Device:
     latency_error: float | None = None  # validated relative error band of the latency model
     sources: Mapping[str, Source] = field(default_factory=dict)
     path: str = ""
+    cache_bytes: int | None = None  # an operator moving at most this many bytes runs from cache
+    cache_bandwidth: float | None = None  # bytes/s from cache (memory_bandwidth is DRAM's)
+
+    def bandwidth_for(self, bytes_moved: int) -> float:
+        """DRAM bandwidth, or the cache's for an operator whose bytes fit in it."""
+        if self.cache_bytes and self.cache_bandwidth and bytes_moved <= self.cache_bytes:
+            return self.cache_bandwidth
+        return self.memory_bandwidth
 
     def peak(self, precision: str) -> float:
         """Peak FLOP/s at ``precision``; a missing precision falls back to the next wider one."""
@@ -363,6 +371,11 @@ def _parse_device(path: Path) -> Device:
     if overhead >= usable:
         raise f.error("memory.runtime_overhead", "must be less than memory.usable")
     bandwidth = f.need("memory.bandwidth", Kind.BYTE_RATE)
+    cache_size = f.quantity("memory.cache_size", Kind.BYTES, required=False)
+    cache_bw = f.quantity("memory.cache_bandwidth", Kind.BYTE_RATE, required=False)
+    if (cache_size is None) != (cache_bw is None):
+        missing = "memory.cache_bandwidth" if cache_bw is None else "memory.cache_size"
+        raise f.error(missing, "missing: give the cache's size and bandwidth together")
     peaks: dict[str, float] = {}
     compute = f.raw("compute")
     if not isinstance(compute, Mapping):
@@ -389,6 +402,8 @@ def _parse_device(path: Path) -> Device:
     figures += [k for k, v in (("power.active", active), ("power.idle", idle)) if v is not None]
     if error_band is not None:
         figures.append("compute.latency_error")
+    if cache_size is not None:
+        figures += ["memory.cache_size", "memory.cache_bandwidth"]
     return Device(
         name=f.text("name"),
         title=f.text("title"),
@@ -406,6 +421,8 @@ def _parse_device(path: Path) -> Device:
         latency_error=None if error_band is None else float(error_band),
         sources=_sources(f, figures),
         path=str(path),
+        cache_bytes=None if cache_size is None else round(cache_size),
+        cache_bandwidth=cache_bw,
     )
 
 

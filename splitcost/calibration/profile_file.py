@@ -36,6 +36,8 @@ class _Figures:
     usable: int
     overhead: int
     bandwidth: float
+    cache_bytes: int | None
+    cache_bandwidth: float
     fp32: float
     efficiency: Efficiency
     op_overhead_s: float
@@ -58,6 +60,8 @@ def device_toml(f: _Figures) -> str:
         f"usable = {f.usable}",
         f"runtime_overhead = {f.overhead}",
         f'bandwidth = "{_num(f.bandwidth / 1e9)} GB/s"',
+        *([f"cache_size = {f.cache_bytes}",
+           f'cache_bandwidth = "{_num(f.cache_bandwidth / 1e9)} GB/s"'] if f.cache_bytes else []),
         "",
         "[compute]",
         f'fp32 = "{_num(f.fp32 / 1e9)} GFLOP/s"',
@@ -70,6 +74,8 @@ def device_toml(f: _Figures) -> str:
         "[sources]",
     ]
     for key, src in f.sources.items():
+        if key.startswith("memory.cache") and not f.cache_bytes:
+            continue
         lines.append(f"{_q(key)} = {{ kind = {_q(src.kind)}, ref = {_q(src.ref)}, "
                      f"note = {_q(src.note)} }}")
     return "\n".join(lines) + "\n"

@@ -31,15 +31,23 @@ class Peaks:
 
     @property
     def bandwidth(self) -> float:
-        """The bandwidth written to the profile: the best copy. Batch-1 activations are a few
-        MB, so on a CPU they live in cache and beat a DRAM-sized copy; the efficiencies must
-        stay at most 1 relative to what the machine can do."""
+        """The best copy's bandwidth: batch-1 activations of a few MB live in cache."""
         return max(b for _, b in self.copies)
 
     @property
     def dram_bandwidth(self) -> float:
-        """The largest copy's bandwidth (DRAM on every machine here)."""
+        """The largest copy's bandwidth (DRAM on every machine here), written to the profile
+        as memory.bandwidth: weights of tens of MB (a task head) stream from DRAM."""
         return max(self.copies)[1]
+
+    @property
+    def cache_bytes(self) -> int | None:
+        """The working set (source + destination) of the largest copy still running at 80% of
+        the best copy's rate: what fits in cache. None when no copy beat DRAM by 25%."""
+        if self.bandwidth < 1.25 * self.dram_bandwidth:
+            return None
+        fast = [n for n, b in self.copies if b >= 0.8 * self.bandwidth]
+        return 2 * max(fast)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +58,7 @@ class Peaks:
             "conv_shape": self.conv_shape,
             "bandwidth": self.bandwidth,
             "dram_bandwidth": self.dram_bandwidth,
+            "cache_bytes": self.cache_bytes,
             "copies": [{"bytes": n, "bandwidth": b} for n, b in self.copies],
         }
 

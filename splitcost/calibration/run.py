@@ -90,10 +90,12 @@ def check_torch_device(torch_device: str) -> str:
 
 def _base_device(name: str, peaks: Peaks) -> Device:
     """A device with the measured peaks and placeholder efficiencies, for fitting."""
+    cache = peaks.cache_bytes
     return Device(name=name, title=name, role="edge", summary=name, memory_total=1,
-                  memory_usable=1, runtime_overhead=0, memory_bandwidth=peaks.bandwidth,
+                  memory_usable=1, runtime_overhead=0, memory_bandwidth=peaks.dram_bandwidth,
                   peak_flops={"fp32": peaks.fp32}, efficiency=Efficiency(*[0.5] * 6),
-                  op_overhead_s=1e-5)
+                  op_overhead_s=1e-5, cache_bytes=cache,
+                  cache_bandwidth=peaks.bandwidth if cache else None)
 
 
 def _sources(setup: Setup, peaks: Peaks, memory_ref: str, overhead_note: str,
@@ -112,9 +114,14 @@ def _sources(setup: Setup, peaks: Peaks, memory_ref: str, overhead_note: str,
                                 "calibration time; other processes change it"),
         "memory.runtime_overhead": Source("measured", when, overhead_note),
         "memory.bandwidth": Source(
-            "measured", when, f"best of dst.copy_(src) of float32 tensors of {copies}; bytes = "
-            f"read + written (as splitcost counts an operator's bytes); {timing}. The best copy, "
-            "not the DRAM-sized one, because batch-1 activations of a few MB stay in cache"),
+            "measured", when, f"dst.copy_(src) of float32 tensors of {copies}; bytes = read + "
+            f"written (as splitcost counts an operator's bytes); {timing}. The largest copy's "
+            "rate (DRAM): an operator whose bytes exceed memory.cache_size streams from DRAM"),
+        "memory.cache_size": Source(
+            "measured", when, "source + destination of the largest copy still at 80% of the best "
+            f"copy's rate ({copies})"),
+        "memory.cache_bandwidth": Source(
+            "measured", when, f"the best copy's rate ({copies}); {timing}"),
         "compute.fp32": Source(
             "measured", when, f"best FP32 throughput of {gemm}{conv}; FLOP = 2 x MAC; {timing}"),
         "compute.op_overhead": fitted,
@@ -205,7 +212,8 @@ def _figures(out: Path, role: str, setup: Setup, peaks: Peaks, ev: _Evaluation) 
         name=out.stem, title=title, role=role,
         summary=f"this machine as measured by splitcost calibrate: {title}",
         total=total, usable=min(usable, total), overhead=min(overhead, usable - 1),
-        bandwidth=peaks.bandwidth, fp32=peaks.fp32, efficiency=ev.fit.efficiency,
+        bandwidth=peaks.dram_bandwidth, cache_bytes=peaks.cache_bytes,
+        cache_bandwidth=peaks.bandwidth, fp32=peaks.fp32, efficiency=ev.fit.efficiency,
         op_overhead_s=ev.fit.op_overhead_s, latency_error=ev.band,
         sources=_sources(setup, peaks, memory_ref, overhead_note, ev.fit, _fit_note(setup, ev),
                          ev.method),

@@ -109,7 +109,11 @@ def figures_grid(r: CalibrationResult) -> Grid:
         ("memory.usable", format_bytes(d.memory_usable), "available at calibration time"),
         ("memory.runtime_overhead", format_bytes(d.runtime_overhead),
          d.sources["memory.runtime_overhead"].note),
-        ("memory.bandwidth", f"{format_bytes(d.memory_bandwidth)}/s", f"best copy: {copies}"),
+        ("memory.bandwidth", f"{format_bytes(d.memory_bandwidth)}/s",
+         f"the largest copy (DRAM): {copies}"),
+        *((("memory.cache_size", format_bytes(d.cache_bytes), "largest copy at 80% of the best"),
+           ("memory.cache_bandwidth", f"{format_bytes(d.cache_bandwidth or 0)}/s",
+            "the best copy")) if d.cache_bytes else ()),
         ("compute.fp32", format_flop_rate(d.peak_flops["fp32"]),
          f"best of {p.gemm_n}² GEMM {format_flop_rate(p.gemm_flops)}{conv}"),
         *((f"compute.efficiency.{k}", f"{getattr(eff, k):.3g}", r.fit.status(k))
