@@ -391,3 +391,9 @@ def test_not_toml(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path.write_text("name = [unclosed\n")
     code, _, err = _run(capsys, ["report", "--device", str(path)])
     assert code == 2 and "not valid TOML" in err and err.count("\n") == 1
+
+
+def test_cache_figures_come_together(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = _write(tmp_path, DEVICE, "devices", "memory", "cache_size", '"16 MiB"')
+    code, _, err = _run(capsys, ["report", "--device", str(path)])
+    assert code == 2 and "field 'memory.cache_bandwidth': missing" in err

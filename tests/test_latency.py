@@ -82,3 +82,17 @@ def test_transfer_formula() -> None:
     t = transfer(1_000_000, 1_000, link)
     assert (t.latency_s, t.uplink_s, t.downlink_s) == pytest.approx((0.02, 0.1, 0.0002))
     assert t.total_s == pytest.approx(0.1202)
+
+
+def test_two_memory_levels_by_hand() -> None:
+    from dataclasses import replace as _replace
+
+    from splitcost.latency import OpWork, op_time
+    from splitcost.profiles import Efficiency, load_device
+
+    base = load_device("jetson-nano-4gb")
+    device = _replace(base, memory_bandwidth=1e9, cache_bytes=1_000, cache_bandwidth=1e10,
+                      efficiency=Efficiency(1, 1, 1, 1, 1, 1), op_overhead_s=0.0,
+                      peak_flops={"fp32": 1e15})
+    assert op_time(OpWork("elementwise", 1, 1_000), device, "fp32") == 1_000 / 1e10
+    assert op_time(OpWork("elementwise", 1, 1_001), device, "fp32") == 1_001 / 1e9
