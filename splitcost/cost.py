@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from splitcost.cuts import Cut, find_cut
+from splitcost.cuts import Cut, CutAnalysis, find_cut
 from splitcost.latency import (
     NO_TRANSFER,
     PRECISION_OF_DTYPE,
@@ -222,6 +222,14 @@ class Pricing:
     @property
     def precision(self) -> str:
         return PRECISION_OF_DTYPE.get(self.backbone.dtype, "fp32")
+
+    @cached_property
+    def cut_analysis(self) -> CutAnalysis:
+        """The backbone's per-operator prefix sums, built once per pricing for every cut."""
+        return CutAnalysis(self.backbone.trace)
+
+    def cut(self, name: str) -> Cut:
+        return find_cut(self.backbone.trace, name, self.cut_analysis)
 
     @cached_property
     def times(self) -> SideTimes:
@@ -534,14 +542,14 @@ def split(pr: Pricing, cut: Cut, name: str | None = None, description: str | Non
 
 def roc(pr: Pricing) -> Scenario:
     return split(
-        pr, find_cut(pr.backbone.trace, "input"), "RoC",
+        pr, pr.cut("input"), "RoC",
         f"input sent as {pr.input.label}; the multi-task network on {pr.server.name}",
     )
 
 
 def mtl_split(pr: Pricing) -> Scenario:
     n = len(pr.heads)
-    cut = find_cut(pr.backbone.trace, "output")
+    cut = pr.cut("output")
     # The paper flattens Z_b before sending it.
     flat = replace(cut, payload=tuple(
         Crossing(c.storage, (_numel(c.shape),), c.dtype, c.nbytes) for c in cut.payload))

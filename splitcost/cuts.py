@@ -261,11 +261,14 @@ def cuts(trace: Trace, depth: int | None = None, every_op: bool = False) -> tupl
                  cut_positions(trace, depth, every_op))
 
 
-def find_cut(trace: Trace, name: str) -> Cut:
-    """A cut by name: a module path (any depth), ``input``, ``output`` or ``opN``."""
+def find_cut(trace: Trace, name: str, analysis: CutAnalysis | None = None) -> Cut:
+    """A cut by name: a module path (any depth), ``input``, ``output`` or ``opN``.
+
+    Pass an existing ``analysis`` of the same trace to price several cuts without redoing it.
+    """
     from splitcost.errors import unknown_name
 
-    analysis = CutAnalysis(trace)
+    analysis = analysis or CutAnalysis(trace)
     n = len(trace.ops)
     if name == "input":
         return analysis.cut(-1, "input", "input")

@@ -180,7 +180,7 @@ def _verdict_rows(traced: dict[tuple[str, int], Profile]) -> list[PaperRow]:
             for model, batch, processes in cases:
                 p = traced[(label, batch)]
                 loc = compare(p, n, device="jetson-nano-4gb", memory_model=model,
-                              processes=processes).scenario("LoC")
+                              processes=processes, what_if=False).scenario("LoC")
                 fits = "fits" if loc.feasible else "does not fit"
                 how = f"{model}, batch {batch}" + (", a process per task"
                                                    if processes == "per-task" else "")

@@ -161,7 +161,8 @@ def plan(
         raise InputError(f"--fps: expected a positive number, got {fps}")
     if concurrency < 1:
         raise InputError(f"--concurrency: expected at least 1, got {concurrency}")
-    report = compare(profile, tasks, profiles=profiles, **compare_options)
+    # A fleet plan reads the scenarios, not the single-link break-even and sensitivity.
+    report = compare(profile, tasks, profiles=profiles, what_if=False, **compare_options)
     goodput = report.link.goodput_bps
     rows = tuple(fleet_row(s, devices, fps, ingress_bps, goodput, concurrency)
                  for s in report.scenarios)

@@ -11,7 +11,6 @@ import torch
 
 from splitcost.breakeven import Flip, scenario_flips
 from splitcost.cost import SCENARIOS, Pricing, Scenario, price
-from splitcost.cuts import find_cut
 from splitcost.errors import InputError
 from splitcost.heads import DEFAULT_HIDDEN, Task, build_head, parse_tasks
 from splitcost.memory import MEMORY_MODEL_SENTENCES, MEMORY_MODELS
@@ -189,7 +188,7 @@ def compare(
         images=images,
         processes=processes,
     )
-    extra = [find_cut(backbone.trace, name) for name in cuts]
+    extra = [pricing.cut(name) for name in cuts]
     scenarios = price(pricing, extra)
     best, text = verdict(scenarios, dev, srv)
     flips: tuple[Flip, ...] = ()
