@@ -197,10 +197,8 @@ def compare(
         chosen = next(s for s in scenarios if s.name == best)
         others = [s for s in scenarios if s.feasible and s.name != best]
         flips = tuple(scenario_flips(chosen, others, lnk))
-        classes = task_list[0].classes
-
         def heads_for(n: int) -> tuple[Profile, ...]:
-            return head_profiles(backbone, [Task(classes)] * n, hidden)
+            return (heads[0],) * n  # n tasks like the first one: its head, already traced
 
         moves = sensitivity(pricing, heads_for)
         text = text[:-1] + _what_if_text(flips, moves, lnk)
