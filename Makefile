@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint bench
+.PHONY: install test check lint bench golden
 
 # Creates the virtual environment once, and reinstalls when pyproject.toml changes.
 # torch 2.14.1 / torchvision 0.29.1 come from this machine's local wheel files (see DEVELOPERS.md).
@@ -15,12 +15,23 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# ruff, mypy --strict on splitcost/, and the import contract (the layers of the stack).
 lint: install
-	$(BIN)/ruff check splitcost tests benchmarks examples
+	$(BIN)/ruff check splitcost tests benchmarks examples fuzz
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
+# Everything CI runs.
 test: lint
 	$(BIN)/python -m pytest
+
+# The fast inner loop: the same gate without the tests marked slow (under a minute).
+check: lint
+	$(BIN)/python -m pytest -m "not slow" -x
+
+# Regenerate the golden outputs after a deliberate change, then read the diff.
+golden: install
+	SPLITCOST_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
 
 bench: install
 	$(BIN)/python benchmarks/profile_speed.py

@@ -55,11 +55,14 @@ from splitcost.calibration import (
     predict,
     time_models,
 )
-from splitcost.cost import op_work
-from splitcost.cuts import cuts
-from splitcost.latency import PRECISION_OF_DTYPE, compute_time, transfer
-from splitcost.profiles import Device, ideal_link, load_device
-from splitcost.profiling import profile
+from splitcost.hardware.catalog import load_device
+from splitcost.hardware.device import Device
+from splitcost.hardware.link import ideal_link
+from splitcost.hardware.roofline import PRECISION_OF_DTYPE, compute_time
+from splitcost.hardware.transfer import transfer
+from splitcost.network.cuts import cuts
+from splitcost.network.profiler import profile
+from splitcost.pricing.request import op_work
 
 HELD_OUT = ("resnet50", "mobilenet_v2", "regnet_y_400mf", "shufflenet_v2_x1_0", "densenet121",
             "googlenet", "convnext_tiny", "mnasnet1_0")

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from oracles.alloc_tracker import measure
 
-from splitcost.profiling import profile
-from splitcost.zoo import build, resolve
+from splitcost.network.profiler import profile
+from splitcost.network.zoo import build, resolve
 
 BACKBONES = [
     "mobilenet", "efficientnet", "vgg16", "resnet18", "resnet50", "densenet121", "mobilenet_v2",

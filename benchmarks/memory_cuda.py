@@ -33,8 +33,8 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from splitcost.profiling import profile
-from splitcost.zoo import build, resolve
+from splitcost.network.profiler import profile
+from splitcost.network.zoo import build, resolve
 
 BACKBONES = [
     "mobilenet", "efficientnet", "vgg16", "resnet18", "resnet50", "densenet121", "mobilenet_v2",

@@ -25,8 +25,8 @@ from fvcore.nn import FlopCountAnalysis
 from rich.console import Console
 from rich.table import Table
 
-from splitcost.profiling import profile
-from splitcost.zoo import extract_backbone
+from splitcost.network.profiler import profile
+from splitcost.network.zoo import extract_backbone
 
 CASES = [("vgg16", 1), ("vgg16", 32), ("mobilenet_v3_small", 1), ("mobilenet_v3_small", 32),
          ("efficientnet_b0", 1), ("efficientnet_b0", 32)]
@@ -49,7 +49,7 @@ def faces_in_fresh_process() -> dict[str, float]:
         "import json, time\n"
         "t0 = time.perf_counter()\n"
         "import torch, torchvision\n"
-        "from splitcost.profiling import profile\n"
+        "from splitcost.network.profiler import profile\n"
         "t1 = time.perf_counter()\n"
         "p = profile('vgg16', (3, 2835, 3543), batch=32)\n"
         "t2 = time.perf_counter()\n"

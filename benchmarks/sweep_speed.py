@@ -18,8 +18,8 @@ import torchvision
 from rich.console import Console
 from rich.table import Table
 
-from splitcost.profiling import profile
-from splitcost.sweep import sweep
+from splitcost.network.profiler import profile
+from splitcost.studies.sweep import sweep
 
 
 def median_time(fn, repeat: int = 5) -> float:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 
 import splitcost
-from splitcost.plan import FleetRow, plan
+from splitcost.studies.plan import FleetRow, plan
 from splitcost.units import format_bytes, format_rate
 
 CAMERAS = 200
@@ -71,7 +71,7 @@ def main() -> None:
         for row in pl.rows:
             s = pl.report.scenario(row.name)
             print(f"  {row.name:9s} {explain(row, s.payload_bytes)}")
-        print(f"  -> {pl.verdict}")
+        print(f"  -> {splitcost.verdict(pl)}")
 
     f32, i8 = (plans[d].row("MTL-Split") for d in ("float32", "int8"))
     zb32 = plans["float32"].report.scenario("MTL-Split").payload_bytes

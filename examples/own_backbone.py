@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 import splitcost
-from splitcost.sweep import sweep
+from splitcost.studies.sweep import sweep
 from splitcost.units import format_bytes, format_count, format_rate, format_seconds
 
 HERE = Path(__file__).resolve().parent
@@ -82,7 +82,7 @@ def main() -> None:
     print(f"A cut inside a residual block sends the skip tensor too: stage1.conv1 sends "
           f"{inside.cut.payload_bytes:,} bytes = skip {skip:,} + conv1 output {conv1:,} "
           f"(by hand: {skip + conv1:,})")
-    print(sw.verdict)
+    print(splitcost.verdict(sw))
 
     # 3. The four scenarios and the verdict.
     rep = splitcost.compare(p, tasks=3, device="jetson-nano-4gb", link="lte")
@@ -90,7 +90,7 @@ def main() -> None:
     for s in rep.scenarios:
         print(f"  {s.name:9s} {'fits' if s.feasible else 'does not fit':12s} "
               f"{format_seconds(s.total_s):>9s} per inference")
-    print(rep.verdict)
+    print(splitcost.verdict(rep))
     heads = sum(h.macs for h in rep.heads)
     print(f"(MACs per inference: backbone {format_count(p.macs)}, heads {format_count(heads)})")
 

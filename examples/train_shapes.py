@@ -4,8 +4,8 @@ The data set is made here: coloured shapes (circle, square, triangle) of three s
 places on a 32x32 image, with 15% salt-and-pepper noise, like the paper's noisy 3D Shapes. Two
 tasks: the shape and the size. The backbone is a small CNN; each head is the paper's
 (Linear -> Dropout -> ReLU -> Linear, 256 hidden). The multi-task network is trained on the sum
-of the task losses (Eq. 4) with the helpers of ``splitcost.train``; each single-task network is
-the same backbone with one head, trained on its own task with the same steps and learning rate.
+of the task losses (Eq. 4) with the helpers of ``splitcost.deploy.train``; each single-task network
+is the same backbone with one head, trained on its own task with the same steps and learning rate.
 
 It prints the test accuracy of each task for both, and what each costs in parameters. That is
 all it measures: one seed, one small data set, a few epochs.
@@ -26,8 +26,8 @@ import time
 import torch
 from torch import nn
 
-from splitcost.mtl import MTLNet, build_mtl
-from splitcost.train import accuracy, param_groups, train_step
+from splitcost.deploy.mtl import MTLNet, build_mtl
+from splitcost.deploy.train import accuracy, param_groups, train_step
 
 SIZE = 32
 SHAPES = ("circle", "square", "triangle")

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from splitcost.errors import InputError
-from splitcost.heads import parse_tasks
-from splitcost.payload import input_encoding, payload_encoding
-from splitcost.profiles import load_device, load_link
+from splitcost.hardware.catalog import load_device, load_link
+from splitcost.hardware.encoding import input_encoding, payload_encoding
+from splitcost.network.tasks import parse_tasks
 from splitcost.units import Kind, parse_input, parse_quantity
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,22 +14,28 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from splitcost._version import __version__
 
+# name -> the module that defines it. No public name is also the name of a splitcost
+# submodule: importing a submodule binds it on its package, and it would shadow the function.
 _LAZY = {
-    "profile": "splitcost.profiling",
-    "Profile": "splitcost.profiling",
-    "compare": "splitcost.report",
-    "Report": "splitcost.report",
-    "sweep": "splitcost.sweep",
-    "Sweep": "splitcost.sweep",
-    "plan": "splitcost.plan",
-    "Plan": "splitcost.plan",
-    "load_device": "splitcost.profiles",
-    "load_link": "splitcost.profiles",
-    "Device": "splitcost.profiles",
-    "Link": "splitcost.profiles",
+    "profile": "splitcost.network.profiler",
+    "Profile": "splitcost.network.profile",
+    "compare": "splitcost.studies.compare",
+    "Report": "splitcost.studies.compare",
+    "sweep": "splitcost.studies.sweep",
+    "Sweep": "splitcost.studies.sweep",
+    "plan": "splitcost.studies.plan",
+    "Plan": "splitcost.studies.plan",
+    "pricing_request": "splitcost.studies.inputs",
+    "PricingRequest": "splitcost.pricing.request",
+    "load_device": "splitcost.hardware.catalog",
+    "load_link": "splitcost.hardware.catalog",
+    "Device": "splitcost.hardware.device",
+    "Link": "splitcost.hardware.link",
     "InputError": "splitcost.errors",
+    "render": "splitcost.render.registry",
+    "verdict": "splitcost.render.verdicts",
 }
 
 __all__ = [
@@ -37,24 +43,36 @@ __all__ = [
     "InputError",
     "Link",
     "Plan",
+    "PricingRequest",
     "Profile",
     "Report",
     "Sweep",
+    "__version__",
     "compare",
     "load_device",
     "load_link",
     "plan",
+    "pricing_request",
     "profile",
+    "render",
     "sweep",
+    "verdict",
 ]
 
 if TYPE_CHECKING:
     from splitcost.errors import InputError
-    from splitcost.plan import Plan, plan
-    from splitcost.profiles import Device, Link, load_device, load_link
-    from splitcost.profiling import Profile, profile
-    from splitcost.report import Report, compare
-    from splitcost.sweep import Sweep, sweep
+    from splitcost.hardware.catalog import load_device, load_link
+    from splitcost.hardware.device import Device
+    from splitcost.hardware.link import Link
+    from splitcost.network.profile import Profile
+    from splitcost.network.profiler import profile
+    from splitcost.pricing.request import PricingRequest
+    from splitcost.render.registry import render
+    from splitcost.render.verdicts import verdict
+    from splitcost.studies.compare import Report, compare
+    from splitcost.studies.inputs import pricing_request
+    from splitcost.studies.plan import Plan, plan
+    from splitcost.studies.sweep import Sweep, sweep
 
 
 def __getattr__(name: str) -> Any:

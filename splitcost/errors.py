@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 
 class InputError(ValueError):
     """Bad input from the user: an unknown name, a malformed value, an invalid profile file.
 
-    The message is one sentence that says what was wrong and what is expected; the CLI prints it
-    as is and exits with status 2.
+    The message is one sentence that says what was wrong and what is expected. ``parameter``
+    names the API parameter it is about (``tasks``, ``payload_dtype``); the library writes it
+    before the message, the CLI writes the option's flag instead (:meth:`for_cli`).
     """
+
+    def __init__(self, message: str, *, parameter: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.parameter = parameter
+
+    def __str__(self) -> str:
+        return f"{self.parameter}: {self.message}" if self.parameter else self.message
+
+    def about(self, parameter: str) -> InputError:
+        """The same error, said of ``parameter`` (unless it already names one)."""
+        return self if self.parameter else InputError(self.message, parameter=parameter)
+
+    def for_cli(self, flags: Mapping[str, str]) -> str:
+        """The message with the parameter written as its command-line flag."""
+        if self.parameter is None:
+            return self.message
+        return f"{flags.get(self.parameter, self.parameter)}: {self.message}"
 
 
 def closest(name: str, known: Iterable[str], n: int = 3) -> list[str]:
@@ -24,7 +43,8 @@ def closest(name: str, known: Iterable[str], n: int = 3) -> list[str]:
     return [lowered[h] for h in hits]
 
 
-def unknown_name(what: str, name: str, known: Iterable[str], hint: str = "") -> InputError:
+def unknown_name(what: str, name: str, known: Iterable[str], hint: str = "",
+                 parameter: str | None = None) -> InputError:
     """``unknown backbone 'efficentnet'; closest: efficientnet, efficientnet_b0``."""
     near = closest(name, known)
     text = f"unknown {what} {name!r}"
@@ -32,4 +52,14 @@ def unknown_name(what: str, name: str, known: Iterable[str], hint: str = "") -> 
         text += f"; closest: {', '.join(near)}"
     if hint:
         text += f"; {hint}"
-    return InputError(text)
+    return InputError(text, parameter=parameter)
+
+
+def choice(parameter: str, value: object, allowed: Iterable[str]) -> str:
+    """One of ``allowed``, whatever its case; else one line with the choices."""
+    options = tuple(allowed)
+    key = value.strip().lower() if isinstance(value, str) else None
+    if key is None or key not in options:
+        raise InputError(f"expected one of {', '.join(options)}, got {value!r}",
+                         parameter=parameter)
+    return key

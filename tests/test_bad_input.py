@@ -106,13 +106,14 @@ _rows(PRICED, "--hidden", {"0": ("--hidden", "at least 1"), "-1": ("--hidden",),
 _rows(("report",), "--images", {"0": ("--images", "at least 1"), "-1": ("--images",),
                                 "many": ("--images", "integer")})
 _rows(("report",), "--processes", {"many": ("--processes", "one, per-task")})
-_rows(("report",), "--cut", {"layer9": ("unknown cut",), "op99999": ("unknown cut",)})
+_rows(("report", "plan"), "--cut", {"layer9": ("--cut", "unknown cut"),
+                             "op99999": ("unknown cut",)})
 _rows(("sweep",), "--depth", {"0": ("--depth", "at least 1"), "deep": ("--depth", "integer")})
 _rows(("sweep",), "--cuts", {"some": ("--cuts", "blocks, all")})
 _rows(("sweep",), "--objective", {"speed": ("--objective", "latency")})
-_rows(("sweep",), "--slo", {"fast": ("--slo", "100ms"), "0ms": ("--slo", "more than zero"),
+_rows(("sweep", "plot"), "--slo", {"fast": ("--slo", "100ms"), "0ms": ("--slo", "more than zero"),
                             "100": ("--slo", "with a unit"), "-5ms": ("--slo",)})
-_rows(("sweep",), "--max-payload", {"-1MB": ("--max-payload", "more than zero"),
+_rows(("sweep", "plot"), "--max-payload", {"-1MB": ("--max-payload", "more than zero"),
                                     "big": ("--max-payload",), "0": ("--max-payload",)})
 _rows(("profile",), "--depth", {"0": ("--depth", "at least 1")})
 _rows(("profile",), "--optimizer", {"lion": ("--optimizer", "adamw")})
@@ -194,7 +195,7 @@ BASE = {"export": ["--out", "{tmp}/split"], "plot": ["{kind}", "--out", "{tmp}/p
         "calibrate": ["--out", "{tmp}/host.toml"]}
 PLOT_KIND = {"--cut": "latency", "--depth": "sweep", "--cuts": "sweep", "--objective": "sweep",
              "--devices": "fleet", "--fps": "fleet", "--ingress": "fleet",
-             "--concurrency": "fleet"}
+             "--concurrency": "fleet", "--slo": "sweep", "--max-payload": "sweep"}
 
 
 def _run(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str, str]:

@@ -11,10 +11,11 @@ import pytest
 
 from splitcost.calibration import PARAMETERS, Sample, calibrate, fit
 from splitcost.cli import main
-from splitcost.latency import OpWork
-from splitcost.profiles import Device, Efficiency, load_device
-from splitcost.profiling import profile
-from splitcost.sweep import sweep
+from splitcost.hardware.catalog import load_device
+from splitcost.hardware.device import Device, Efficiency
+from splitcost.hardware.roofline import OpWork
+from splitcost.network.profiler import profile
+from splitcost.studies.sweep import sweep
 
 PEAK, BANDWIDTH = 100e9, 10e9
 TRUTH = {"conv": 0.6, "depthwise": 0.05, "matmul": 0.3, "elementwise": 0.004, "pool": 0.01,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import splitcost
 from splitcost.cli import main
 
 
@@ -36,15 +39,18 @@ def test_report_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
                        "--format", "json")
     assert code == 0
     d = json.loads(out)
-    bb = d["backbone"]
+    assert d["schema_version"] == 2 and d["kind"] == "report"
+    assert d["splitcost_version"] == splitcost.__version__
+    c = d["context"]
+    bb = c["backbone"]
     assert {"name", "input_shape", "batch", "params", "param_bytes", "macs", "flops", "zb_shape",
             "zb_bytes"} <= set(bb)
     assert bb["zb_bytes"] == 250_880 and bb["zb_shape"] == [1, 1280, 7, 7]
-    assert [t["classes"] for t in d["tasks"]] == [10, 10, 10]
-    assert {"classes", "params", "macs"} <= set(d["tasks"][0])
-    assert d["device"]["name"] == "jetson-nano-4gb" and d["server"]["name"] == "rtx-3090"
-    assert d["link"] == d["link"] | {"bandwidth_bps": 1e9, "rtt_s": 0.0, "efficiency": 1.0}
-    assert d["memory_model"] == "inference"
+    assert [t["classes"] for t in c["tasks"]] == [10, 10, 10]
+    assert {"classes", "params", "macs"} <= set(c["tasks"][0])
+    assert c["device"]["name"] == "jetson-nano-4gb" and c["server"]["name"] == "rtx-3090"
+    assert c["link"] == c["link"] | {"bandwidth_bps": 1e9, "rtt_s": 0.0, "efficiency": 1.0}
+    assert c["memory_model"] == "inference"
     names = [s["name"] for s in d["scenarios"]]
     assert names == ["LoC", "MTL-Local", "RoC", "MTL-Split"]
     keys = {"feasible", "binding", "edge_memory_bytes", "server_memory_bytes", "payload_bytes",
@@ -58,7 +64,8 @@ def test_report_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
         assert e["total_j"] == pytest.approx(e["compute_j"] + e["idle_j"] + e["radio_j"])
         assert e["compute_j"] == pytest.approx(10.0 * s["edge_s"])  # 10 W active
     assert d["scenarios"][3]["payload_bytes"] == 250_880
-    assert isinstance(d["verdict"], str) and d["verdict"]
+    fastest = min((s for s in d["scenarios"] if s["feasible"]), key=lambda s: s["total_s"])
+    assert d["best"] == d["verdict"]["best"] == fastest["name"]
 
 
 def test_profile_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,12 +96,15 @@ def test_paper(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "paper", "--format", "json")
     assert code == 0
     d = json.loads(out)
-    values = {(r["quantity"], r["model"]): r for r in d["rows"]}
-    fb = values[("Forward/backward pass size (MB)", "MobileNetV3")]
-    assert fb["splitcost"] == "724.08 MB" and fb["status"] == "exact"
-    fb = values[("Forward/backward pass size (MB)", "EfficientNet")]
-    assert fb["splitcost"] == "3,452.09 MB" and fb["status"] == "exact"
-    assert all(r["note"] for r in d["rows"])
+    values = {(r["key"], r["label"]): r for r in d["rows"]}
+    # Table 4's forward/backward pass sizes (MB = 10^6 bytes), as printed in the paper.
+    fb = values[("fb", "MobileNetV3")]
+    assert round(fb["computed"], 2) == 724.08 and fb["status"] == "exact"
+    fb = values[("fb", "EfficientNet")]
+    assert round(fb["computed"], 2) == 3452.09 and fb["status"] == "exact"
+    code, out, _ = run(capsys, "paper", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows and all(r["note"] for r in rows)
 
 
 def _python(code: str) -> str:
@@ -188,8 +198,8 @@ def test_sweep_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
 def test_sweep_table_marks_the_best_and_the_flip(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "sweep", "--backbone", "resnet50", "--link", "lte")
     assert code == 0
-    assert "best" in out and "Best cut for latency: layer4" in out
-    assert "Mbit/s input wins" in out
+    assert "best" in out and "Best cut for latency: 'layer4'" in out
+    assert "Mbit/s 'input' wins" in out
 
 
 def test_sweep_constraints_and_objectives(capsys: pytest.CaptureFixture[str]) -> None:
@@ -262,4 +272,4 @@ def test_report_breakeven_and_sensitivity(capsys: pytest.CaptureFixture[str]) ->
     assert any(f["parameter"] == "bandwidth" for f in d["breakeven"])
     inputs = {s["input"] for s in d["sensitivity"]}
     assert {"uplink bandwidth", "RTT", "edge device throughput", "tasks", "payload"} <= inputs
-    assert "wins with an uplink" in d["verdict"]
+    assert any(f["parameter"] == "bandwidth" for f in d["verdict"]["flips"])

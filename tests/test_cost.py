@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+import splitcost
 from models import chain
 
-from splitcost.profiles import load_device, load_link
-from splitcost.profiling import profile
-from splitcost.report import compare
+from splitcost.hardware.catalog import load_device, load_link
+from splitcost.network.profiler import profile
+from splitcost.studies.compare import compare
 
 FIGURES = ["memory.total", "memory.usable", "memory.runtime_overhead", "memory.bandwidth",
            "compute.fp32", "compute.op_overhead", "compute.efficiency.conv",
@@ -123,8 +125,9 @@ def test_verdict_names_the_best_feasible(report) -> None:  # type: ignore[no-unt
     feasible = [s for s in report.scenarios if s.feasible]
     best = min(feasible, key=lambda s: s.total_s)
     assert report.best == best.name
-    assert report.verdict.startswith(best.name)
-    assert "LoC does not fit tiny-edge" in report.verdict
+    text = splitcost.verdict(report)
+    assert text.startswith(best.name)
+    assert "LoC does not fit tiny-edge" in text
 
 
 def test_payload_encodings(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ EXPECTED = {
         "my_backbone:make: 307,824 params, 54,390,784 MACs, Z_b 1x128x7x7 = 25,088 bytes",
         "PyTorch on CPU: 307,824 params, output 1x128x7x7, 54,390,784 conv MACs -> agrees",
         "stage1.conv1 sends 1,003,520 bytes = skip 802,816 + conv1 output 200,704",
-        "Best cut for latency: stage4.relu",
+        "Best cut for latency: 'stage4.relu'",
     ],
     "my_backbone.py": ["my_backbone:make -> 307,824 params, 1x3x224x224 -> 1x128x7x7"],
 }

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from splitcost.cli import main
-from splitcost.export import export_split, load_split
-from splitcost.mtl import build_mtl
+from splitcost.deploy.export import export_split, load_split
+from splitcost.deploy.mtl import build_mtl
 
 
 def test_round_trip_matches_the_eager_network(tmp_path: Path) -> None:

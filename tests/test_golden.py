@@ -7,9 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from splitcost.profiling import profile
-from splitcost.render.cells import profile_grid
-from splitcost.render.markdown import render
+from splitcost.network.profiler import profile
+from splitcost.render.registry import Format, RenderOptions, render
 
 GOLDEN = Path(__file__).parent / "data"
 
@@ -22,8 +21,8 @@ def _check(name: str, text: str) -> None:
 
 
 def test_profile_mobilenet_markdown() -> None:
-    _check("profile_mobilenet.md", render(profile_grid(profile("mobilenet"), depth=2)))
+    _check("profile_mobilenet.md", render(profile("mobilenet"), Format.MARKDOWN, RenderOptions(depth=2)))
 
 
 def test_profile_resnet18_markdown() -> None:
-    _check("profile_resnet18.md", render(profile_grid(profile("resnet18"), depth=2)))
+    _check("profile_resnet18.md", render(profile("resnet18"), Format.MARKDOWN, RenderOptions(depth=2)))

@@ -10,10 +10,12 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from splitcost.cost import op_work
-from splitcost.latency import OpWork, compute_time, op_time, transfer
-from splitcost.profiles import Device, Efficiency, Link
-from splitcost.profiling import profile
+from splitcost.hardware.device import Device, Efficiency
+from splitcost.hardware.link import Link
+from splitcost.hardware.roofline import OpWork, compute_time, op_time
+from splitcost.hardware.transfer import transfer
+from splitcost.network.profiler import profile
+from splitcost.pricing.request import op_work
 
 DEVICE = Device(
     name="round", title="round numbers", role="edge", summary="round numbers",
@@ -87,8 +89,9 @@ def test_transfer_formula() -> None:
 def test_two_memory_levels_by_hand() -> None:
     from dataclasses import replace as _replace
 
-    from splitcost.latency import OpWork, op_time
-    from splitcost.profiles import Efficiency, load_device
+    from splitcost.hardware.catalog import load_device
+    from splitcost.hardware.device import Efficiency
+    from splitcost.hardware.roofline import OpWork, op_time
 
     base = load_device("jetson-nano-4gb")
     device = _replace(base, memory_bandwidth=1e9, cache_bytes=1_000, cache_bandwidth=1e10,

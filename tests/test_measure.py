@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from splitcost.cli import main
-from splitcost.measurement import (
+from splitcost.deploy.measurement import (
     PHASES,
     MeasureError,
     SplitConfig,
@@ -20,7 +20,7 @@ from splitcost.measurement import (
     serve,
     stat,
 )
-from splitcost.wire import encode
+from splitcost.deploy.wire import encode
 
 SMALL = {"input_shape": (3, 32, 32), "hidden": 16}
 

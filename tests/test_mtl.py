@@ -10,10 +10,10 @@ import torch
 from models import LateBranch, Residual
 from torch import nn
 
-from splitcost.cuts import find_cut
+from splitcost.deploy.mtl import MTLNet, build_mtl, run_split
 from splitcost.errors import InputError
-from splitcost.mtl import MTLNet, build_mtl, run_split
-from splitcost.profiling import profile
+from splitcost.network.cuts import find_cut
+from splitcost.network.profiler import profile
 
 SHAPE = (3, 64, 64)
 

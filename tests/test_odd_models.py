@@ -9,9 +9,9 @@ import torch.nn.functional as F
 import torchinfo
 from torch import nn
 
-from splitcost.cuts import cuts
 from splitcost.errors import InputError
-from splitcost.profiling import profile
+from splitcost.network.cuts import cuts
+from splitcost.network.profiler import profile
 
 
 class Functional(nn.Module):

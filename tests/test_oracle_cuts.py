@@ -20,9 +20,9 @@ import torchvision
 from models import LateBranch, Residual
 from torch import nn
 
-from splitcost.cuts import cuts
-from splitcost.profiling import profile
-from splitcost.zoo import extract_backbone
+from splitcost.network.cuts import cuts
+from splitcost.network.profiler import profile
+from splitcost.network.zoo import extract_backbone
 
 
 class _Recorder(fx.Interpreter):

@@ -14,8 +14,8 @@ import torch
 import torchvision
 from fvcore.nn import FlopCountAnalysis
 
-from splitcost.profiling import profile
-from splitcost.zoo import extract_backbone
+from splitcost.network.profiler import profile
+from splitcost.network.zoo import extract_backbone
 
 MATRIX_OPS = ("conv", "linear", "matmul", "bmm", "einsum", "addmm", "mm")
 

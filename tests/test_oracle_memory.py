@@ -19,8 +19,8 @@ import torchvision
 from oracles.alloc_tracker import Measured, measure
 from torch import nn
 
-from splitcost.profiling import profile
-from splitcost.zoo import extract_backbone, resolve
+from splitcost.network.profiler import profile
+from splitcost.network.zoo import extract_backbone, resolve
 
 HW = (224, 224)
 TOLERANCE = 0.05

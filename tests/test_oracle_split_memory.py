@@ -1,10 +1,10 @@
 """Each side's memory at a cut against a real run of the split network's halves on CPU.
 
-The halves are splitcost.mtl's torch.fx modules, run on real tensors under the allocator-event
-oracle (tests/oracles/alloc_tracker.py). A generated fx module drops each value after its last
-use, while the eager modules splitcost models keep a block's input until the block returns
-(nn.Sequential's loop variable): the prediction is an upper bound of the fx halves' peak and,
-on these networks, within 10% of it.
+The halves are splitcost.deploy.mtl's torch.fx modules, run on real tensors under the
+allocator-event oracle (tests/oracles/alloc_tracker.py). A generated fx module drops each value
+after its last use, while the eager modules splitcost models keep a block's input until the block
+returns (nn.Sequential's loop variable): the prediction is an upper bound of the fx halves' peak
+and, on these networks, within 10% of it.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 import torch
 from oracles.alloc_tracker import measure
 
-from splitcost.cuts import find_cut
-from splitcost.mtl import build_mtl
-from splitcost.profiling import profile
+from splitcost.deploy.mtl import build_mtl
+from splitcost.network.cuts import find_cut
+from splitcost.network.profiler import profile
 
 CASES = [("resnet18", "layer1.0.conv1"), ("resnet18", "layer3"), ("mobilenet", "3"),
          ("efficientnet", "5")]

@@ -11,8 +11,8 @@ import torch
 import torchinfo
 from torch import nn
 
-from splitcost.profiling import profile
-from splitcost.zoo import build, resolve
+from splitcost.network.profiler import profile
+from splitcost.network.zoo import build, resolve
 
 
 def _torchinfo_totals(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, int, int, int]:

@@ -14,7 +14,7 @@ import pytest
 import torchvision
 from torchvision.models import get_model_weights, list_models
 
-from splitcost.profiling import profile
+from splitcost.network.profiler import profile
 
 WEIGHTS = [
     (name, w)

@@ -4,34 +4,39 @@ from __future__ import annotations
 
 import pytest
 
-from splitcost.breakeven import scenario_flips
-from splitcost.cost import Constraint, MemoryBreakdown, Scenario, edge_energy
-from splitcost.latency import NO_TRANSFER, Transfer
-from splitcost.plan import fleet_row
-from splitcost.profiles import RadioEnergy, ideal_link
+from splitcost.hardware.link import RadioEnergy, ideal_link
+from splitcost.hardware.transfer import NO_TRANSFER, Transfer
+from splitcost.pricing.breakeven import scenario_flips
+from splitcost.kinds import ConstraintKind, MemoryModel, ScenarioKind
+from splitcost.pricing.energy import edge_energy
+from splitcost.pricing.memory import MemoryBreakdown, MemoryLayout
+from splitcost.pricing.scenarios import Constraint, Scenario
+from splitcost.studies.plan import fleet_row
 
 GB = 10**9
 
 
 def _memory(total: int, activations: int = 0) -> MemoryBreakdown:
-    return MemoryBreakdown("inference", 1, 0, total - activations, 0, activations, total, "")
+    return MemoryBreakdown(MemoryModel.INFERENCE, MemoryLayout.EDGE_PART, 1, 0,
+                           total - activations, 0, activations, total)
 
 
 def _remote(name: str = "MTL-Split", edge_s: float = 0.1, server_s: float = 0.01,
             payload: int = 125_000, bps: float = 10e6, rtt: float = 0.0) -> Scenario:
     up = payload * 8 / bps
     return Scenario(
-        name, "", True, "server memory",
-        (Constraint("edge memory", 1 * GB, 2 * GB, "B"),
-         Constraint("server memory", 2 * GB, 20 * GB, "B")),
+        name, ScenarioKind.MTL_SPLIT, "output", True, ConstraintKind.SERVER_MEMORY,
+        (Constraint(ConstraintKind.EDGE_MEMORY, 1 * GB, 2 * GB, "B"),
+         Constraint(ConstraintKind.SERVER_MEMORY, 2 * GB, 20 * GB, "B")),
         _memory(1 * GB), _memory(2 * GB, activations=GB // 10), payload, "float32", (),
         Transfer(rtt, up, 0.0, payload, 0), 0, 0, edge_s, server_s,
     )
 
 
 def _local(total_s: float = 0.2) -> Scenario:
-    return Scenario("MTL-Local", "", True, "edge memory",
-                    (Constraint("edge memory", 1 * GB, 2 * GB, "B"),), _memory(1 * GB), None,
+    return Scenario("MTL-Local", ScenarioKind.MTL_LOCAL, None, True, ConstraintKind.EDGE_MEMORY,
+                    (Constraint(ConstraintKind.EDGE_MEMORY, 1 * GB, 2 * GB, "B"),),
+                    _memory(1 * GB), None,
                     0, "", (), NO_TRANSFER, 0, 0, total_s, 0.0)
 
 
@@ -88,7 +93,7 @@ def test_bandwidth_and_rtt_breakeven_by_hand() -> None:
 def test_edge_energy_by_hand() -> None:
     from dataclasses import replace
 
-    from splitcost.profiles import load_device
+    from splitcost.hardware.catalog import load_device
 
     device = replace(load_device("jetson-nano-4gb"), power_active_w=10.0, power_idle_w=2.0)
     link = replace(ideal_link(10e6), energy=RadioEnergy(100e-9, 1.0, 5.0))

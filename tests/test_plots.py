@@ -20,7 +20,6 @@ pytest.importorskip("matplotlib")
 import splitcost
 from splitcost.cli import main
 from splitcost.errors import InputError
-from splitcost.plan import Plan, plan
 from splitcost.render.plots import (
     envelope_changes,
     fleet_figure,
@@ -28,8 +27,9 @@ from splitcost.render.plots import (
     save,
     sweep_figure,
 )
-from splitcost.report import Report, compare
-from splitcost.sweep import Sweep, sweep
+from splitcost.studies.compare import Report, compare
+from splitcost.studies.plan import Plan, plan
+from splitcost.studies.sweep import Sweep, sweep
 from splitcost.units import format_rate
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -174,9 +174,9 @@ def test_sweep_figure_series(swept: Sweep) -> None:
     assert swept.best is not None
     best = [p for p in top.patches if p.get_gid() == "best"]
     assert len(best) == 1
-    assert best[0].get_x() + best[0].get_width() / 2 == pytest.approx(swept.best)
+    assert best[0].get_x() + best[0].get_width() / 2 == pytest.approx(swept.best_index)
     ann = annotated(bottom, "best cut")
-    assert len(ann) == 1 and names[swept.best] in ann[0].get_text()
+    assert len(ann) == 1 and swept.best in ann[0].get_text()
     labels = legend_labels(fig)
     assert "payload per inference (MB)" in labels and "transfer" in labels
     assert "jetson-nano-4gb usable memory: 2.54 GB" in labels

@@ -7,9 +7,9 @@ import torch
 from models import DataDependent, LateBranch, NoMetaKernel, Residual, chain
 
 from splitcost.errors import InputError
-from splitcost.liveness import crossing, payload_curve
-from splitcost.profiling import profile
-from splitcost.report import compare
+from splitcost.network.liveness import crossing, payload_curve
+from splitcost.network.profiler import profile
+from splitcost.studies.compare import compare
 
 
 def test_chain_by_hand() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from splitcost.errors import InputError
-from splitcost.profiles import device_names, link_names, load_device, load_link
+from splitcost.hardware.catalog import device_names, link_names, load_device, load_link
 
 REQUIRED_DEVICES = {"jetson-nano-4gb", "jetson-nano-2gb", "jetson-orin-nano-8gb",
                     "raspberry-pi-4-4gb", "raspberry-pi-5-8gb", "rtx-3090", "t4", "a100"}

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from splitcost.cuts import cuts
-from splitcost.latency import transfer
-from splitcost.profiles import ideal_link
-from splitcost.profiling import profile
-from splitcost.report import compare
+from splitcost.hardware.link import ideal_link
+from splitcost.hardware.transfer import transfer
+from splitcost.network.cuts import cuts
+from splitcost.network.profiler import profile
+from splitcost.studies.compare import compare
 from splitcost.units import (
     format_bytes,
     format_rate,

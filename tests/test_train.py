@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from models import Residual
 
+from splitcost.deploy.mtl import MTLNet, build_mtl
+from splitcost.deploy.train import accuracy, param_groups, total_loss, train_step
 from splitcost.errors import InputError
-from splitcost.mtl import MTLNet, build_mtl
-from splitcost.train import accuracy, param_groups, total_loss, train_step
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "train_shapes.py"
 

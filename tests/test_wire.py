@@ -10,8 +10,7 @@ import threading
 import pytest
 import torch
 
-from splitcost.payload import payload_encoding
-from splitcost.wire import (
+from splitcost.deploy.wire import (
     FIXED,
     MAGIC,
     ConnectionLost,
@@ -23,6 +22,7 @@ from splitcost.wire import (
     send_frame,
     tensors_of,
 )
+from splitcost.hardware.encoding import payload_encoding
 
 
 def _tensors() -> dict[str, torch.Tensor]:

@@ -1,22 +1,22 @@
 """Calibration: time real networks on this machine and fit a device profile to the timings.
 
-Why: the roofline of :mod:`splitcost.latency` is only as good as the device profile's
+Why: the roofline of :mod:`splitcost.hardware.roofline` is only as good as the device profile's
 efficiencies and per-operator overhead, and vendor peaks say little about what PyTorch eager
 achieves. ``calibrate()`` measures the machine it runs on and writes a profile that ``--device``
 accepts:
 
 1. **peaks**: FP32 throughput (a large GEMM; on CPU also a large 3x3 convolution, because oneDNN's
    convolutions beat the BLAS GEMM on some CPUs) and memory bandwidth (the best of copies of a
-   few sizes; bytes moved = read + written, as :func:`splitcost.cost.op_work` counts them). The
-   best, because the fitted efficiencies must stay in (0, 1] relative to these figures;
+   few sizes; bytes moved = read + written, as :func:`splitcost.pricing.scenarios.op_work` counts
+   them). The best, because the fitted efficiencies must stay in (0, 1] relative to these figures;
 2. **blocks**: for each calibration model (a real torchvision backbone with random weights,
    ``eval()``, ``torch.no_grad()``), the inputs of its module-frontier blocks
-   (:func:`splitcost.cuts.module_frontier`, the blocks ``sweep`` cuts at) are captured in one
-   real forward pass, then each block is timed alone with ``torch.utils.benchmark.Timer``
+   (:func:`splitcost.network.cuts.module_frontier`, the blocks ``sweep`` cuts at) are captured in
+   one real forward pass, then each block is timed alone with ``torch.utils.benchmark.Timer``
    (a warm-up call, then ``blocked_autorange``); the whole backbone is timed too;
 3. **fit**: the six efficiencies and ``op_overhead`` minimise a robust (soft-L1) loss of the log
-   error between the roofline prediction (:func:`splitcost.latency.op_time` over
-   :func:`splitcost.cost.op_work` of each block's operators) and the measured times: a
+   error between the roofline prediction (:func:`splitcost.hardware.roofline.op_time` over
+   :func:`splitcost.pricing.scenarios.op_work` of each block's operators) and the measured times: a
    coordinate grid search, then Levenberg-Marquardt with reweighting, numpy only;
 4. **error band**: leave-one-model-out: fit without model m, predict m's whole backbone; the
    median absolute relative error over the models is written as ``compute.latency_error``;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from splitcost.profiles import OP_CLASSES
+from splitcost.kinds import COMPUTE_CLASSES
 
 Progress = Callable[[str, int, int], None]
 
@@ -15,7 +15,7 @@ Progress = Callable[[str, int, int], None]
 # operator class, ~65 blocks, ~90 ms of compute per pass on two 2020s x86 cores.
 DEFAULT_MODELS = ("resnet18", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "swin_t")
 INPUT_SHAPE = (3, 224, 224)
-PARAMETERS = (*OP_CLASSES, "memory")  # the fitted efficiencies, in Efficiency's field order
+PARAMETERS = (*COMPUTE_CLASSES, "memory")  # the fitted efficiencies, in Efficiency's field order
 EFFICIENCY_FLOOR = 1e-4
 OVERHEAD_RANGE = (1e-8, 1e-2)  # seconds per operator
 PRIOR_WEIGHT = 1e-5  # pulls an efficiency no block constrains towards 0.5, barely moving others

@@ -1,9 +1,9 @@
 """Fitting a device profile to the timings, and the error band of the fit.
 
 The six efficiencies and ``op_overhead`` minimise a robust (soft-L1) loss of the log error
-between the roofline prediction (:func:`splitcost.latency.op_time` over
-:func:`splitcost.cost.op_work` of each block's operators) and the measured times: a coordinate
-grid search, then Levenberg-Marquardt with reweighting, numpy only. Error band:
+between the roofline prediction (:func:`splitcost.hardware.roofline.op_time` over
+:func:`splitcost.pricing.scenarios.op_work` of each block's operators) and the measured times: a
+coordinate grid search, then Levenberg-Marquardt with reweighting, numpy only. Error band:
 leave-one-model-out: fit without model m, predict m's whole backbone; the median absolute
 relative error over the models is written as ``compute.latency_error``.
 """
@@ -35,8 +35,9 @@ from splitcost.calibration.results import (
     Sample,
 )
 from splitcost.errors import InputError
-from splitcost.latency import OpWork, compute_time, op_time
-from splitcost.profiles import Device, Efficiency
+from splitcost.hardware.device import Device, Efficiency
+from splitcost.hardware.roofline import OpWork, compute_time, op_time
+from splitcost.kinds import OpClass
 
 
 class _Problem:
@@ -47,13 +48,13 @@ class _Problem:
         index: dict[OpWork, int] = {}
         for s in samples:
             for w in s.work:
-                if w.op_class != "view":
+                if w.op_class is not OpClass.VIEW:
                     index.setdefault(w, len(index))
         self.works = list(index)
         self.counts = np.zeros((len(samples), len(index)))
         for i, s in enumerate(samples):
             for w in s.work:
-                if w.op_class != "view":
+                if w.op_class is not OpClass.VIEW:
                     self.counts[i, index[w]] += 1
         self.log_measured = np.log([s.measured_s for s in samples])
         self.weights = np.asarray(weights, dtype=float)

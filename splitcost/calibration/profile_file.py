@@ -14,7 +14,8 @@ from splitcost.calibration.constants import (
     PARAMETERS,
 )
 from splitcost.errors import InputError
-from splitcost.profiles import Device, Efficiency, Source, load_device
+from splitcost.hardware.catalog import load_device
+from splitcost.hardware.device import Device, Efficiency, Source
 
 
 def _q(text: str) -> str:

@@ -9,9 +9,10 @@ from splitcost.calibration.constants import (
     INPUT_SHAPE,
     PARAMETERS,
 )
-from splitcost.latency import OpWork
-from splitcost.profiles import Device, Efficiency
-from splitcost.profiling import Profile
+from splitcost.hardware.device import Device, Efficiency
+from splitcost.hardware.roofline import OpWork
+from splitcost.kinds import OpClass
+from splitcost.network.profile import Profile
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,12 @@ class Sample:
 
     @property
     def bytes_moved(self) -> int:
-        return sum(w.bytes_moved for w in self.work if w.op_class != "view")
+        return sum(w.bytes_moved for w in self.work if w.op_class is not OpClass.VIEW)
 
     @property
     def priced(self) -> bool:
         """Whether the roofline gives it any time at all (a block of views costs nothing)."""
-        return any(w.op_class != "view" for w in self.work)
+        return any(w.op_class is not OpClass.VIEW for w in self.work)
 
 
 WHOLE = "(whole backbone)"

@@ -59,8 +59,10 @@ from splitcost.calibration.timing import (
     timing_of,
 )
 from splitcost.errors import InputError
-from splitcost.profiles import Device, Efficiency, Source
-from splitcost.zoo import BackboneInfo, resolve
+from splitcost.hardware.device import Device, Efficiency, Source
+from splitcost.kinds import OpClass
+from splitcost.network.profile import BackboneInfo
+from splitcost.network.zoo import resolve
 
 
 def check_models(models: Sequence[str]) -> list[BackboneInfo]:
@@ -179,7 +181,8 @@ def evaluate(timings: Sequence[ModelTiming], base: Device, progress: Progress | 
         progress("fit", 1, 1)
     device = fitted_device(base, f)
     held = held_out_predictions(timings, base, progress)
-    blocks = tuple(BlockFit(b.model, b.block, sum(w.op_class != "view" for w in b.work), b.flops,
+    blocks = tuple(BlockFit(b.model, b.block,
+                            sum(w.op_class is not OpClass.VIEW for w in b.work), b.flops,
                             b.bytes_moved, b.measured_s, predict(b, device), b.disturbed)
                    for t in timings for b in t.blocks)
     models = tuple(ModelFit(t.name, t.whole.measured_s, predict(t.whole, device), h,

@@ -2,11 +2,11 @@
 
 Peaks: FP32 throughput (a large GEMM; on CPU also a large 3x3 convolution, because oneDNN's
 convolutions beat the BLAS GEMM on some CPUs) and memory bandwidth (the best of copies of a few
-sizes; bytes moved = read + written, as :func:`splitcost.cost.op_work` counts them). Blocks: for
-each calibration model (a real torchvision backbone with random weights, ``eval()``,
+sizes; bytes moved = read + written, as :func:`splitcost.pricing.scenarios.op_work` counts them).
+Blocks: for each calibration model (a real torchvision backbone with random weights, ``eval()``,
 ``torch.no_grad()``), the inputs of its module-frontier blocks
-(:func:`splitcost.cuts.module_frontier`, the blocks ``sweep`` cuts at) are captured in one real
-forward pass, then each block is timed alone with ``torch.utils.benchmark.Timer`` (a warm-up
+(:func:`splitcost.network.cuts.module_frontier`, the blocks ``sweep`` cuts at) are captured in one
+real forward pass, then each block is timed alone with ``torch.utils.benchmark.Timer`` (a warm-up
 call, then ``blocked_autorange``); the whole backbone is timed too.
 
 Timing on a machine that is not idle: every probe and block is timed once per round, rounds
@@ -46,10 +46,11 @@ from splitcost.calibration.results import (
     Peaks,
     Sample,
 )
-from splitcost.cost import op_work
-from splitcost.cuts import module_frontier
-from splitcost.profiling import Profile, profile
-from splitcost.zoo import BackboneInfo, build
+from splitcost.network.cuts import module_frontier
+from splitcost.network.profile import BackboneInfo, Profile
+from splitcost.network.profiler import profile
+from splitcost.network.zoo import build
+from splitcost.pricing.request import op_work
 
 
 @contextlib.contextmanager
@@ -261,7 +262,7 @@ class Prepared:
 
 def prepare(info: BackboneInfo, *, torch_device: str = "cpu", batch: int = 1) -> Prepared:
     """Trace ``info``'s backbone on meta tensors, build it for real and capture the real input
-    of each of its frontier blocks (:func:`splitcost.cuts.module_frontier`)."""
+    of each of its frontier blocks (:func:`splitcost.network.cuts.module_frontier`)."""
     p = profile(info.name, INPUT_SHAPE, batch=batch)
     calls = module_frontier(p.trace)
     model = real_backbone(info, torch_device)

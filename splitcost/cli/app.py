@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
+from splitcost._version import __version__
 from splitcost.errors import InputError
 
 try:  # typer >= 0.20 vendors click; its errors derive from TyperException
@@ -36,12 +37,29 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"splitcost {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print splitcost's version and exit.")] = False,
+) -> None:
+    """Where should a neural network run? Memory, payload and latency of running it on an edge
+    device (LoC, MTL-Local), on a server (RoC), or split between them (MTL-Split, any cut)."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one line and exit status 2 for any bad input, never a traceback."""
     try:
         code = app(args=argv, prog_name="splitcost", standalone_mode=False)
     except InputError as e:
-        _fail(str(e))
+        from splitcost.cli.options import FLAGS
+
+        _fail(e.for_cli(FLAGS))
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except typer.Abort:

@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from splitcost.cli.app import app
-from splitcost.cli.options import (
-    Format,
-    Profiles,
-    check_format,
-)
-from splitcost.cli.output import output
+from splitcost.cli.options import command
+from splitcost.cli.output import show
+from splitcost.render.registry import Format
 
 
-@app.command()
-def devices(profiles: Profiles = None, fmt: Format = "table") -> None:
+@command(app, result="splitcost.hardware.catalog:DeviceCatalog", shared=("profiles",))
+def devices(profiles: list[Path] | None = None, fmt: Format = Format.TABLE) -> None:
     """The device profiles: memory, usable memory, runtime overhead, peaks, sources."""
-    from splitcost.profiles import device_names, load_device
+    from splitcost.hardware.catalog import device_catalog
 
-    fmt = check_format(fmt, ("table", "json", "markdown"))
-    dirs = profiles or []
-    items = [load_device(n, dirs) for n in device_names(dirs)]
-    _render_list(fmt, items, "devices")
+    show(device_catalog(profiles or []), fmt)
 
 
-@app.command()
-def links(profiles: Profiles = None, fmt: Format = "table") -> None:
+@command(app, result="splitcost.hardware.catalog:LinkCatalog", shared=("profiles",))
+def links(profiles: list[Path] | None = None, fmt: Format = Format.TABLE) -> None:
     """The link profiles: uplink rate, protocol efficiency, RTT, sources."""
-    from splitcost.profiles import link_names, load_link
+    from splitcost.hardware.catalog import link_catalog
 
-    fmt = check_format(fmt, ("table", "json", "markdown"))
-    dirs = profiles or []
-    items = [load_link(n, dirs) for n in link_names(dirs)]
-    _render_list(fmt, items, "links")
-
-
-def _render_list(fmt: str, items: list[Any], kind: str) -> None:
-    from splitcost.render import cells
-
-    grid = cells.devices_grid if kind == "devices" else cells.links_grid
-    output(fmt, lambda: {kind: [i.to_dict() for i in items]}, lambda: grid(items))
-
-
+    show(link_catalog(profiles or []), fmt)

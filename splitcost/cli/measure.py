@@ -10,34 +10,24 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from splitcost import defaults as D
 from splitcost.cli.app import app
-from splitcost.cli.options import (
-    Backbone,
-    Format,
-    Hidden,
-    InputShape,
-    PayloadDtype,
-    Profiles,
-    Tasks,
-    check_format,
-    option,
-)
-from splitcost.cli.output import output
+from splitcost.cli.options import command
+from splitcost.cli.output import show
 from splitcost.errors import InputError
-
-if TYPE_CHECKING:
-    from splitcost.measurement import MeasureResult
-    from splitcost.render.cells import Grid
+from splitcost.render.registry import Format
 
 
-@app.command()
+@command(app, result="splitcost.deploy.measurement.results:MeasureResult",
+         shared=("backbone", "tasks", "payload_dtype", "input_shape", "hidden", "profiles"))
 def measure(
-    backbone: Backbone = "mobilenet",
-    tasks: Tasks = "2",
+    backbone: str = D.BACKBONE,
+    tasks: str = D.TASKS,
     images: Annotated[int, typer.Option("--images", help="Inferences measured, after the "
                                         "warm-up.")] = 50,
     warmup: Annotated[int, typer.Option("--warmup", help="Inferences run first and not "
@@ -49,7 +39,7 @@ def measure(
                                                 "process on loopback).")] = None,
     serve: Annotated[str | None, typer.Option("--serve", help="Host the server half on "
                                               "HOST:PORT until interrupted.")] = None,
-    payload_dtype: PayloadDtype = "float32",
+    payload_dtype: str = D.PAYLOAD_DTYPE,
     device: Annotated[str | None, typer.Option("--device", "-d", help="Device profile (name "
                                                "or TOML, e.g. a calibrated host.toml) that "
                                                "predicts the edge's compute.")] = None,
@@ -59,8 +49,8 @@ def measure(
     link: Annotated[str | None, typer.Option("--link", "-l", help="Link profile or rate for "
                                              "the prediction (default: probe this "
                                              "connection).")] = None,
-    input_shape: InputShape = "3x224x224",
-    hidden: Hidden = 256,
+    input_shape: str = D.INPUT_SHAPE,
+    hidden: int = D.HIDDEN,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random weights (both sides "
                                       "build the same network).")] = 0,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds any socket operation "
@@ -68,43 +58,45 @@ def measure(
     threads: Annotated[int | None, typer.Option("--threads", help="torch intra-op threads of "
                                                 "the edge and the server (as calibrated).")]
     = None,
-    profiles: Profiles = None,
-    fmt: Format = "table",
+    profiles: list[Path] | None = None,
+    fmt: Format = Format.TABLE,
 ) -> None:
     """Run the split for real over TCP; print measured phases beside splitcost's prediction."""
-    from splitcost.heads import parse_tasks
-    from splitcost.measurement import MeasureError, SplitConfig, parse_address
-    from splitcost.payload import payload_encoding
-    from splitcost.profiles import load_device, load_link, search_dirs
+    from splitcost.deploy.measurement import MeasureError, SplitConfig
+    from splitcost.deploy.wire import WireError
+    from splitcost.hardware.catalog import search_dirs
+    from splitcost.hardware.encoding import payload_encoding
+    from splitcost.network.tasks import parse_tasks
+    from splitcost.studies.inputs import device_of, link_of, positive_int
     from splitcost.units import parse_input
-    from splitcost.wire import WireError
 
-    fmt = check_format(fmt, ("table", "json"))
-    spec = option("--input", parse_input, input_shape)
-    classes = [t.classes for t in option("--tasks", parse_tasks, tasks)]
+    try:
+        spec = parse_input(input_shape)
+    except InputError as e:
+        raise e.about("input_shape") from None
+    classes = [t.classes for t in parse_tasks(tasks)]
     payload_encoding(payload_dtype)
     if connect is not None and serve is not None:
         raise InputError("--connect and --serve: give one (an edge connects, a server serves)")
-    if hidden < 1:
-        raise InputError(f"--hidden: expected at least 1, got {hidden}")
+    positive_int("hidden", hidden, at_most=10**7)
     if not (timeout > 0 and math.isfinite(timeout)):
-        raise InputError(f"--timeout: expected a positive number of seconds, got {timeout}")
+        raise InputError(f"expected a positive number of seconds, got {timeout}",
+                         parameter="timeout")
     if threads is not None and threads < 1:
-        raise InputError(f"--threads must be at least 1, got {threads}")
-    dirs = profiles or []
+        raise InputError(f"expected at least 1, got {threads}", parameter="threads")
+    dirs = tuple(profiles or ())
     search_dirs(dirs)  # a missing --profiles folder is an error even when nothing is loaded
-    dev = None if device is None else option("--device", load_device, device, dirs)
-    srv = None if server_device is None else option("--server-device", load_device,
-                                                     server_device, dirs)
-    lnk = None if link is None else option("--link", load_link, link, dirs)
+    dev = None if device is None else device_of(device, dirs)
+    srv = None if server_device is None else device_of(server_device, dirs, "server_device")
+    lnk = None if link is None else link_of(link, dirs)
     try:
         if serve is not None:
             cfg = SplitConfig(backbone, tuple(classes), cut, spec.shape, hidden, seed)
-            _serve(option("--serve", parse_address, serve), cfg, timeout, threads)
+            _serve(_address("serve", serve), cfg, timeout, threads)
             return
         if connect is not None:
-            option("--connect", parse_address, connect)
-        from splitcost.measurement import measure as run
+            _address("connect", connect)
+        from splitcost.deploy.measurement import measure as run
 
         with _progress(images) as tick:
             result = run(backbone, classes, images=images, warmup=warmup, cut=cut,
@@ -114,7 +106,16 @@ def measure(
     except (MeasureError, WireError) as e:
         sys.stderr.write(f"splitcost: error: {e}\n")
         sys.exit(1)  # a failed run, not bad input (2); typer.Exit's code is lost in main()
-    output(fmt, result.to_dict, lambda: measure_grid(result))
+    show(result, fmt)
+
+
+def _address(parameter: str, text: str) -> tuple[str, int]:
+    from splitcost.deploy.measurement import parse_address
+
+    try:
+        return parse_address(text)
+    except InputError as e:
+        raise e.about(parameter) from None
 
 
 def _serve(address: tuple[str, int], cfg: object, timeout: float, threads: int | None) -> None:
@@ -122,18 +123,16 @@ def _serve(address: tuple[str, int], cfg: object, timeout: float, threads: int |
 
     import torch
 
-    from splitcost.measurement import SplitConfig, serve
+    from splitcost.deploy.measurement import SplitConfig, serve
 
     assert isinstance(cfg, SplitConfig)
     if threads is not None:
-        if threads < 1:
-            raise InputError(f"--threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)
     try:
         listener = socket.create_server(address)
     except OSError as e:
-        raise InputError(f"--serve: cannot listen on {address[0]}:{address[1]}: "
-                         f"{e.strerror or e}") from None
+        raise InputError(f"cannot listen on {address[0]}:{address[1]}: {e.strerror or e}",
+                         parameter="serve") from None
     sys.stderr.write(f"splitcost measure: serving {cfg.backbone} split at {cfg.cut} on "
                      f"{address[0]}:{address[1]} (Ctrl-C stops)\n")
     with listener:
@@ -152,38 +151,3 @@ def _progress(total: int) -> Iterator[Callable[[int, int], None] | None]:
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("measuring", total=total)
         yield lambda done, _total: bar.update(task, completed=done)
-
-
-def measure_grid(r: MeasureResult) -> Grid:
-    from splitcost.render.cells import Grid, link_line
-    from splitcost.units import format_bytes, format_seconds, format_shape
-
-    rows = []
-    for phase in ("edge", "serialise", "transfer", "server", "total"):
-        m, p = r.measured[phase], r.predicted[phase]
-        ratio = "-" if p is None or m.median_s <= 0 else f"{p / m.median_s:.2f}"
-        rows.append((phase, format_seconds(m.median_s), format_seconds(m.p95_s),
-                     "-" if p is None else format_seconds(p), ratio))
-    tensors = ", ".join(f"{n} {format_shape(s)}" for n, s in r.payload_tensors)
-    cfg = r.config
-    where = "loopback, server process started here" if r.spawned else "remote server"
-    context = (
-        f"Network: {cfg.backbone}, tasks {','.join(map(str, cfg.tasks))}, input "
-        f"{format_shape(cfg.input_shape)}, cut {cfg.cut}, seed {cfg.seed}",
-        f"Payload: {tensors} as {r.payload_dtype}: {format_bytes(r.payload_bytes)} predicted, "
-        f"{format_bytes(r.frame_bytes)} frame on the wire; results frame "
-        f"{format_bytes(r.result_frame_bytes)}",
-        f"Server: {r.server} ({where}); edge device profile {r.device or '-'}, server "
-        f"{r.server_device or '-'}",
-        f"Link (prediction): {link_line(r.link)}",
-        f"{r.images} images after {r.warmup} warm-up; outputs over the wire vs the eager "
-        f"network: max |error| {r.max_abs_error:.3g}",
-    )
-    return Grid(
-        title=f"splitcost measure: {cfg.backbone} split at {cfg.cut}, {r.payload_dtype} payload",
-        columns=("Phase", "Measured median", "p95", "Predicted", "Predicted/measured"),
-        rows=tuple(rows),
-        context=context,
-        notes=r.notes,
-        right=(1, 2, 3, 4),
-    )

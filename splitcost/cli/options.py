@@ -1,194 +1,223 @@
-"""Options shared by several commands, and the small helpers that parse them.
+"""The options commands share, declared once, and the decorator that gives them to a command.
 
-Parsers are called through :func:`option`, so that every error names the option it is about.
+A command asks for a group of options by taking a parameter typed with the group
+(:class:`ModelArgs`, :class:`PricingArgs`, :class:`FleetArgs`, :class:`SweepArgs`) or names
+single shared options; :func:`command` puts the group's options in the command's signature
+(typer reads them from there) and hands the command one frozen object per group. Every default
+comes from :mod:`splitcost.defaults`. ``--format`` lists, and accepts, exactly the formats the
+command's result has views for.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 import typer
 
-from splitcost.errors import InputError
-from splitcost.render import FORMATS
-
-Backbone = Annotated[
-    str,
-    typer.Option(
-        "--backbone",
-        "-b",
-        help="vgg, mobilenet, efficientnet (the paper's), any torchvision classifier "
-        "(resnet50, vit_b_16, ...), or package.module:factory for your own model. "
-        "A factory is imported and called: it runs your code.",
-    ),
-]
-InputShape = Annotated[
-    str,
-    typer.Option("--input", "-i", help="One sample's shape, batch excluded: 3x224x224; "
-                 "1x128:int64 for token ids."),
-]
-Batch = Annotated[int, typer.Option("--batch", help="Batch size of one inference.")]
-Whole = Annotated[
-    bool,
-    typer.Option("--whole", help="Profile the whole classifier instead of its backbone "
-                 "(compare its MACs with torchvision's metadata)."),
-]
-Precision = Annotated[
-    str,
-    typer.Option("--precision", help="Parameters and activations: float32, float16 or "
-                 "bfloat16."),
-]
-Profiles = Annotated[
-    list[Path] | None,
-    typer.Option("--profiles", help="Extra folder of device/link TOML profiles (repeatable); "
-                 "also SPLITCOST_PROFILES."),
-]
-Format = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
-Tasks = Annotated[
-    str,
-    typer.Option("--tasks", "-t", help="Number of tasks (3: ten classes each) or classes per task "
-                 "(3,2,3 = FACES: age, gender, expression)."),
-]
-LinkOpt = Annotated[
-    str,
-    typer.Option("--link", "-l", help="A link profile (see 'splitcost links') or a bare rate: "
-                 "1gbps, 100 Mbit/s, 12.5MB/s (an ideal link)."),
-]
-DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="Edge device profile name or TOML "
-                                        "file.")]
-ServerOpt = Annotated[str, typer.Option("--server", "-s", help="Server profile name or TOML "
-                                        "file.")]
-MemoryModel = Annotated[
-    str, typer.Option("--memory-model", "-m", help="inference (peak live activations) or "
-                      "torchinfo (torchinfo 1.8.0, as the paper).")
-]
-PayloadDtype = Annotated[
-    str, typer.Option("--payload-dtype", help="How cut tensors are sent: float32, float16, "
-                      "bfloat16 or int8 (+ scale and zero point).")
-]
-PayloadCompression = Annotated[
-    str | None, typer.Option("--payload-compression", help="Compression ratio of the payload, "
-                             "e.g. 4.")
-]
-InputDtype = Annotated[
-    str, typer.Option("--input-dtype", help="How RoC sends the input: float32 (paper), uint8 "
-                      "(raw pixels) or jpeg:RATIO.")
-]
-Hidden = Annotated[int, typer.Option("--hidden", help="Hidden width of each head.")]
-PlotFile = Annotated[
-    Path | None,
-    typer.Option("--plot", help="Also write a figure: FILE.png or FILE.svg (needs matplotlib)."),
-]
+from splitcost import defaults as D
 
 
-def check_plot(path: Path | None) -> Path | None:
-    """Check a --plot path before any tracing, so a typo fails fast."""
-    if path is None:
-        return None
-    from splitcost.render.plots import check_path, require_matplotlib
+@dataclass(frozen=True)
+class Opt:
+    """One shared option: its parameter name, typed annotation (with the typer Option) and
+    default."""
 
-    require_matplotlib()
-    return check_path(path, "--plot")
+    name: str
+    annotation: Any
+    default: Any
 
-
-def write_plot(path: Path | None, figure: Callable[[], Any]) -> None:
-    """Write the figure where asked (atomically), and nowhere else."""
-    if path is None:
-        return
-    from splitcost.render.plots import save
-
-    save(figure(), path)
+    @property
+    def flag(self) -> str:
+        info = self.annotation.__metadata__[0]
+        decls = [d for d in info.param_decls if d.startswith("--")]
+        return decls[0] if decls else "--" + self.name.replace("_", "-")
 
 
-def choice(option_name: str, value: str, allowed: tuple[str, ...]) -> str:
-    """One of ``allowed``, whatever its case; else one line with the choices."""
-    key = value.strip().lower()
-    if key not in allowed:
-        raise InputError(f"{option_name}: expected one of {', '.join(allowed)}, got {value!r}")
-    return key
+def _opt(name: str, kind: Any, default: Any, *decls: str, help: str) -> Opt:
+    return Opt(name, Annotated[kind, typer.Option(*decls, help=help)], default)
 
 
-def pricing_options(*, input_shape: str, tasks: str, link: str, device: str, server: str,
-                    memory_model: str, payload_dtype: str, payload_compression: str | None,
-                    input_dtype: str, hidden: int, profiles: list[Path] | None
-                    ) -> dict[str, Any]:
-    """Check the options every pricing command shares, before any network is traced (bad
-    input fails fast), and return them as keyword arguments of compare/sweep/plan."""
-    from splitcost.heads import parse_tasks
-    from splitcost.memory import MEMORY_MODELS
-    from splitcost.payload import input_encoding, payload_encoding
-    from splitcost.profiles import load_device, load_link
-    from splitcost.units import parse_input
-
-    option("--input", parse_input, input_shape)
-    option("--tasks", parse_tasks, tasks)
-    payload_encoding(payload_dtype, payload_compression)
-    input_encoding(input_dtype)
-    if hidden < 1:
-        raise InputError(f"--hidden: expected at least 1, got {hidden}")
-    dirs = profiles or []
-    return {
-        "device": option("--device", load_device, device, dirs),
-        "server": option("--server", load_device, server, dirs),
-        "link": option("--link", load_link, link, dirs),
-        "memory_model": choice("--memory-model", memory_model, MEMORY_MODELS),
-        "payload_dtype": payload_dtype,
-        "payload_compression": payload_compression,
-        "input_dtype": input_dtype,
-        "hidden": hidden,
-    }
-
-
-def fleet_options(fps: str, ingress: str) -> tuple[float, float]:
-    """``--fps`` (inferences per second) and ``--ingress`` (a data rate)."""
-    import math
-
-    from splitcost.units import parse_rate
-
-    try:
-        rate = float(fps)
-    except ValueError:
-        raise InputError(
-            f"--fps: expected a number of inferences per second, got {fps!r}") from None
-    if not (rate > 0 and math.isfinite(rate)):
-        raise InputError(f"--fps: expected a positive number of inferences per second, got "
-                         f"{fps!r}")
-    return rate, option("--ingress", parse_rate, ingress)
-
-
-def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
-    key = fmt.strip().lower()
-    if key not in allowed:
-        raise InputError(f"--format: expected one of {', '.join(allowed)}, got {fmt!r}")
-    return key
-
-
-T = TypeVar("T")
+OPTIONS: dict[str, Opt] = {o.name: o for o in (
+    _opt("backbone", str, D.BACKBONE, "--backbone", "-b",
+         help="vgg, mobilenet, efficientnet (the paper's), any torchvision classifier "
+         "(resnet50, vit_b_16, ...), or package.module:factory for your own model. "
+         "A factory is imported and called: it runs your code."),
+    _opt("input_shape", str, D.INPUT_SHAPE, "--input", "-i",
+         help="One sample's shape, batch excluded: 3x224x224; 128:int64 for 128 token ids."),
+    _opt("batch", int, D.BATCH, "--batch", help="Batch size of one inference."),
+    _opt("precision", str, D.PRECISION, "--precision",
+         help="Parameters and activations: float32, float16 or bfloat16."),
+    _opt("tasks", str, D.TASKS, "--tasks", "-t",
+         help="Number of tasks (3: ten classes each) or classes per task (3,2,3 = FACES: age, "
+         "gender, expression)."),
+    _opt("link", str, D.LINK, "--link", "-l",
+         help="A link profile (see 'splitcost links') or a bare rate: 1gbps, 100 Mbit/s, "
+         "12.5MB/s (an ideal link)."),
+    _opt("device", str, D.DEVICE, "--device", "-d", help="Edge device profile name or TOML file."),
+    _opt("server", str, D.SERVER, "--server", "-s", help="Server profile name or TOML file."),
+    _opt("memory_model", str, D.MEMORY_MODEL, "--memory-model", "-m",
+         help="inference (peak live activations) or torchinfo (torchinfo 1.8.0, as the paper)."),
+    _opt("payload_dtype", str, D.PAYLOAD_DTYPE, "--payload-dtype",
+         help="How cut tensors are sent: float32, float16, bfloat16 or int8 (+ scale and zero "
+         "point)."),
+    _opt("payload_compression", str | None, None, "--payload-compression",
+         help="Compression ratio of the payload, e.g. 4."),
+    _opt("input_dtype", str, D.INPUT_DTYPE, "--input-dtype",
+         help="How RoC sends the input: float32 (paper), uint8 (raw pixels) or jpeg:RATIO."),
+    _opt("hidden", int, D.HIDDEN, "--hidden", help="Hidden width of each head."),
+    _opt("profiles", list[Path] | None, None, "--profiles",
+         help="Extra folder of device/link TOML profiles (repeatable); also "
+         "SPLITCOST_PROFILES."),
+    _opt("devices", int, D.FLEET_DEVICES, "--devices", "-n", help="Edge devices in the fleet."),
+    _opt("fps", str, str(D.FPS), "--fps", help="Inferences per second per device."),
+    _opt("ingress", str, D.INGRESS, "--ingress",
+         help="Network capacity of one server, e.g. 10gbps."),
+    _opt("concurrency", int, D.CONCURRENCY, "--concurrency",
+         help="Batches one server holds in flight."),
+    _opt("depth", int | None, None, "--depth",
+         help="Cut after the modules at this depth (default: the top-level blocks, a block "
+         "holding over half the operators split into its children)."),
+    _opt("cuts", str, D.CUTS, "--cuts", help="blocks (module boundaries) or all (every "
+         "operator)."),
+    _opt("objective", str, D.OBJECTIVE, "--objective",
+         help="The best cut by latency, edge-memory, payload or energy."),
+    _opt("slo", str | None, None, "--slo", help="Latency limit per inference, e.g. 100ms."),
+    _opt("max_payload", str | None, None, "--max-payload",
+         help="Payload limit per inference, e.g. 1MB."),
+    _opt("cut", list[str] | None, None, "--cut",
+         help="Add Split@NAME for a cut from 'splitcost sweep' (a module path, input, output "
+         "or opN); repeatable."),
+    _opt("plot_file", Path | None, None, "--plot",
+         help="Also write a figure: FILE.png or FILE.svg (needs matplotlib)."),
+)}
 
 
-def option(option: str, fn: Callable[..., T], *args: Any) -> T:
-    """Call a parser, naming the option in its error."""
-    try:
-        return fn(*args)
-    except InputError as e:
-        text = str(e)
-        raise InputError(text if text.startswith(option) else f"{option}: {text}") from None
+@dataclass(frozen=True)
+class ModelArgs:
+    """Which network, on which input: what ``profile()`` is given."""
+
+    backbone: str
+    input_shape: str
+    batch: int
+    precision: str
 
 
-def traced_profile(backbone: str, input_shape: str, batch: int, whole: bool, precision: str,
-                   **training: Any) -> Any:
-    from splitcost.profiling import profile
-    from splitcost.units import parse_dtype, parse_input
+@dataclass(frozen=True)
+class PricingArgs:
+    """What every pricing command shares (:func:`splitcost.studies.inputs.pricing_inputs`)."""
 
-    spec = option("--input", parse_input, input_shape)
-    if batch < 1:
-        raise InputError(f"--batch: expected an integer of at least 1, got {batch}")
-    dtype = option("--precision", parse_dtype, precision)
-    return profile(backbone, spec, batch=batch, whole=whole, dtype=dtype, **training)
+    tasks: str
+    link: str
+    device: str
+    server: str
+    memory_model: str
+    payload_dtype: str
+    payload_compression: str | None
+    input_dtype: str
+    hidden: int
+    profiles: list[Path] | None
 
 
-# --- commands ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FleetArgs:
+    devices: int
+    fps: str
+    ingress: str
+    concurrency: int
 
 
+@dataclass(frozen=True)
+class SweepArgs:
+    depth: int | None
+    cuts: str
+    objective: str
+    slo: str | None
+    max_payload: str | None
+
+
+GROUPS: tuple[type, ...] = (ModelArgs, PricingArgs, FleetArgs, SweepArgs)
+
+# API parameters whose flag is not "--" + the name with dashes.
+_RENAMED = {"dtype": "--precision", "slo_s": "--slo", "max_payload_bytes": "--max-payload",
+            "ingress_bps": "--ingress", "cuts_names": "--cut", "every_op": "--cuts"}
+
+
+def flag_of(parameter: str) -> str:
+    """The command-line flag of an API parameter (for error messages)."""
+    if parameter in OPTIONS:
+        return OPTIONS[parameter].flag
+    return _RENAMED.get(parameter, "--" + parameter.replace("_", "-"))
+
+
+class Flags(dict[str, str]):
+    """The flag map :meth:`splitcost.errors.InputError.for_cli` reads."""
+
+    def __missing__(self, key: str) -> str:
+        return flag_of(key)
+
+    def get(self, key: str, default: Any = None) -> str:
+        return flag_of(key)
+
+
+FLAGS = Flags()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(app: typer.Typer, name: str | None = None, *, result: str | None = None,
+            shared: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Register ``fn`` on ``app``: a parameter typed with a group becomes the group's options,
+    one named in ``shared`` takes that shared option's declaration, and with a ``result`` type
+    ``fmt`` becomes a ``--format`` whose help lists that result's formats (parsed before the
+    command runs)."""
+
+    def deco(fn: F) -> F:
+        hints = get_type_hints(fn, include_extras=True)
+        params: list[inspect.Parameter] = []
+        groups: dict[str, type] = {}
+        for p in inspect.signature(fn).parameters.values():
+            hint = hints.get(p.name, p.annotation)
+            if hint in GROUPS:
+                groups[p.name] = hint
+                params += [_param(OPTIONS[f.name]) for f in fields(hint)]
+            elif p.name == "fmt" and result is not None:
+                params.append(_param(_format_opt(result)))
+            elif p.name in shared:
+                params.append(_param(OPTIONS[p.name]))
+            else:
+                params.append(p.replace(annotation=hint, kind=inspect.Parameter.KEYWORD_ONLY))
+
+        def run(**kwargs: Any) -> Any:
+            for pname, group in groups.items():
+                kwargs[pname] = group(**{f.name: kwargs.pop(f.name) for f in fields(group)})
+            if result is not None and "fmt" in kwargs:
+                from splitcost.render.registry import parse_format
+
+                kwargs["fmt"] = parse_format(kwargs["fmt"], result)
+            return fn(**kwargs)
+
+        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        run.__name__ = fn.__name__
+        run.__doc__ = fn.__doc__
+        app.command(name)(run)
+        return fn
+
+    return deco
+
+
+def _param(opt: Opt) -> inspect.Parameter:
+    return inspect.Parameter(opt.name, inspect.Parameter.KEYWORD_ONLY, default=opt.default,
+                             annotation=opt.annotation)
+
+
+def _format_opt(result: str) -> Opt:
+    from splitcost.render.registry import formats_for
+
+    names = [f.value for f in formats_for(result)]
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    return _opt("fmt", str, D.FORMAT, "--format", "-f", help=f"{listed}.")

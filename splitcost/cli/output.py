@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from splitcost.render.registry import Format, RenderOptions, render
 
 
 def emit(text: str) -> None:
@@ -19,25 +21,19 @@ def print_rich(renderable: Any) -> None:
     console.print(renderable)
 
 
-def output(fmt: str, data: Callable[[], Any], grid: Callable[[], Any],
-            verdict: str | None = None,
-            csv: tuple[tuple[str, ...], Callable[[], list[Any]]] | None = None) -> None:
-    """Render one result in the chosen format; only this function prints results."""
-    if fmt == "json":
-        from splitcost.render.jsonout import dumps
-
-        emit(dumps(data()))
-    elif fmt == "csv" and csv is not None:
-        from splitcost.render.csvout import rows_to_csv
-
-        emit(rows_to_csv(csv[0], csv[1]()))
-    elif fmt == "markdown":
-        from splitcost.render.markdown import render
-
-        emit(render(grid(), verdict))
+def show(result: Any, fmt: Format, options: RenderOptions | None = None) -> None:
+    """Render ``result`` in ``fmt`` and print it."""
+    out = render(result, fmt, options)
+    if isinstance(out, str):
+        emit(out)
     else:
-        from splitcost.render.table import render as render_table
-
-        print_rich(render_table(grid(), verdict))
+        print_rich(out)
 
 
+def write_plot(path: Path | None, result: Any) -> None:
+    """The result's figure, written (atomically) where asked, and nowhere else."""
+    if path is None:
+        return
+    from splitcost.render.plots import figure_of, save
+
+    save(figure_of(result), path)

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from splitcost.cli.app import app
-from splitcost.cli.options import (
-    Format,
-    check_format,
-)
-from splitcost.cli.output import output
+from splitcost.cli.options import command
+from splitcost.cli.output import show
+from splitcost.render.registry import Format
 
 
-@app.command()
-def paper(fmt: Format = "table") -> None:
+@command(app, result="splitcost.studies.paper:PaperResult")
+def paper(fmt: Format = Format.TABLE) -> None:
     """The paper's Table 4 and Sec. 4.2 beside what splitcost computes, with the reasons."""
-    fmt = check_format(fmt, ("table", "json", "markdown"))
-    from splitcost.paper import reproduce
-    from splitcost.render import cells
+    from splitcost.studies.paper import reproduce
 
-    result = reproduce()
-    output(fmt, result.to_dict, lambda: cells.paper_grid(result), result.summary)
-
-
+    show(reproduce(), fmt)

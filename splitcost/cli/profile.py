@@ -6,28 +6,22 @@ from typing import Annotated
 
 import typer
 
+from splitcost.cli import parse
 from splitcost.cli.app import app
-from splitcost.cli.options import (
-    Backbone,
-    Batch,
-    Format,
-    InputShape,
-    Precision,
-    Whole,
-    check_format,
-    traced_profile,
-)
-from splitcost.cli.output import output
-from splitcost.errors import InputError
+from splitcost.cli.options import ModelArgs, command
+from splitcost.cli.output import show
+from splitcost.errors import InputError, choice
+from splitcost.render.registry import Format, RenderOptions
+
+RESULT = "splitcost.network.profile:Profile"
 
 
-@app.command("profile")
+@command(app, "profile", result=RESULT)
 def profile_cmd(
-    backbone: Backbone = "efficientnet",
-    input_shape: InputShape = "3x224x224",
-    batch: Batch = 1,
-    whole: Whole = False,
-    precision: Precision = "float32",
+    model: ModelArgs,
+    whole: Annotated[bool, typer.Option("--whole", help="Profile the whole classifier instead "
+                                        "of its backbone (compare its MACs with "
+                                        "torchvision's metadata).")] = False,
     depth: Annotated[int, typer.Option("--depth", help="Module depth shown in the table.")] = 1,
     optimizer: Annotated[
         str, typer.Option("--optimizer", help="For the training memory: adamw, adam, sgd, "
@@ -40,24 +34,15 @@ def profile_cmd(
     ] = None,
     frozen_backbone: Annotated[bool, typer.Option("--frozen-backbone", help="The paper's "
                                                   "fine-tuning with a fixed backbone.")] = False,
-    fmt: Format = "table",
+    fmt: Format = Format.TABLE,
 ) -> None:
     """Per-module table: output shape, parameters, MACs, payload if cut there; memory models."""
-    fmt = check_format(fmt)
     if depth < 1:
-        raise InputError(f"--depth: expected an integer of at least 1, got {depth}")
-    from splitcost.training import OPTIMIZER_STATE
+        raise InputError(f"expected an integer of at least 1, got {depth}", parameter="depth")
+    from splitcost.network.training import OPTIMIZER_STATE
 
-    if optimizer.strip().lower() not in OPTIMIZER_STATE:
-        raise InputError(f"--optimizer: expected one of {', '.join(OPTIMIZER_STATE)}, got "
-                         f"{optimizer!r}")
+    choice("optimizer", optimizer, OPTIMIZER_STATE)
     frozen_parts = [""] if frozen_backbone else list(frozen or [])
-    p = traced_profile(backbone, input_shape, batch, whole, precision, training=True,
-                       optimizer=optimizer, frozen=frozen_parts)
-    from splitcost.render import cells
-    from splitcost.render.csvout import MODULE_COLUMNS
-
-    output(fmt, p.to_dict, lambda: cells.profile_grid(p, depth), None,
-            (MODULE_COLUMNS, lambda: [m.to_dict() for m in p.modules]))
-
-
+    p = parse.traced(model, whole=whole, training=True, optimizer=optimizer.strip().lower(),
+                     frozen=frozen_parts)
+    show(p, fmt, RenderOptions(depth=depth))

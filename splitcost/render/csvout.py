@@ -1,10 +1,11 @@
-"""CSV: one row per scenario, cut or module, base units in the column names."""
+"""CSV: one row per scenario, cut, module or profile, base units in the column names."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
 from typing import Any
 
 
@@ -19,32 +20,10 @@ def rows_to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> st
 
 
 def _cell(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, list | tuple):
         if value and isinstance(value[0], dict):  # tensors: "1x64x56x56:float32 + ..."
             return " + ".join("x".join(map(str, v["shape"])) + f":{v['dtype']}" for v in value)
         return "x".join(str(v) for v in value)
     return value
-
-
-REPORT_COLUMNS = (
-    "name",
-    "feasible",
-    "binding",
-    "memory_model",
-    "edge_memory_bytes",
-    "server_memory_bytes",
-    "payload_bytes",
-    "edge_s",
-    "transfer_s",
-    "server_s",
-    "total_s",
-    "images",
-    "images_total_s",
-)
-
-MODULE_COLUMNS = ("path", "type", "depth", "output_shape", "params", "macs", "flops",
-                  "payload_bytes")
-
-SWEEP_COLUMNS = ("cut", "kind", "op", "payload_bytes", "payload_tensors", "edge_params",
-                 "edge_macs", "edge_memory_bytes", "server_memory_bytes", "edge_s", "transfer_s",
-                 "server_s", "total_s", "feasible", "meets_constraints")

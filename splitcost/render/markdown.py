@@ -1,15 +1,19 @@
-"""Markdown tables from a Grid (for READMEs, issues and notebooks)."""
+"""Markdown tables from Grids (for READMEs, issues and notebooks)."""
 
 from __future__ import annotations
 
-from splitcost.render.cells import Grid
+from collections.abc import Sequence
+
+from splitcost.render.grid import Grid
 
 
 def _escape(cell: str) -> str:
     return cell.replace("|", "\\|")
 
 
-def render(grid: Grid, verdict: str | None = None) -> str:
+def render(grid: Grid | Sequence[Grid], verdict: str | None = None) -> str:
+    if not isinstance(grid, Grid):
+        return "\n".join(render(g) for g in grid)
     lines = [f"### {grid.title}", ""]
     lines += [f"- {line}" for line in grid.context]
     if grid.context:
@@ -25,7 +29,8 @@ def render(grid: Grid, verdict: str | None = None) -> str:
             cells[0] = f"**{cells[0]}**"
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    if verdict:
-        lines += [f"**{verdict}**", ""]
-    lines += [f"{line}  " for line in grid.notes]
+    line = verdict or grid.verdict
+    if line:
+        lines += [f"**{line}**", ""]
+    lines += [f"{note}  " for note in grid.notes]
     return "\n".join(lines).rstrip() + "\n"

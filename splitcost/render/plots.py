@@ -1,7 +1,7 @@
 """Figures: latency against uplink bandwidth, every cut, and a fleet against one server.
 
-Each function takes a result (a :class:`~splitcost.report.Report`, a
-:class:`~splitcost.sweep.Sweep` or a :class:`~splitcost.plan.Plan`) and returns a
+Each function takes a result (a :class:`~splitcost.studies.compare.Report`, a
+:class:`~splitcost.studies.sweep.Sweep` or a :class:`~splitcost.studies.plan.Plan`) and returns a
 ``matplotlib.figure.Figure`` built directly, never through ``pyplot``: nothing global is touched
 and nothing is shown. :func:`save` writes PNG or SVG. matplotlib is imported inside the
 functions, so importing this module costs nothing and splitcost runs without it.
@@ -25,9 +25,9 @@ from splitcost.errors import InputError
 from splitcost.units import format_bytes, format_rate, format_seconds
 
 if TYPE_CHECKING:
-    from splitcost.plan import Plan
-    from splitcost.report import Report
-    from splitcost.sweep import Sweep
+    from splitcost.studies.compare import Report
+    from splitcost.studies.plan import Plan
+    from splitcost.studies.sweep import Sweep
 
 FORMATS = (".png", ".svg")
 MISSING = "plots need matplotlib: pip install 'splitcost[plot]'"
@@ -73,14 +73,14 @@ def envelope_changes(lines: Sequence[tuple[str, float, float]]) -> list[tuple[fl
     cross, so the winner is evaluated between consecutive crossings. Returns (bandwidth, winner
     below it, winner above it), by increasing bandwidth.
     """
+    from splitcost.pricing.breakeven import line_crossing
+
     points = set()
     for i, (_, f1, s1) in enumerate(lines):
         for _, f2, s2 in lines[i + 1:]:
-            if s1 == s2:
-                continue
-            inverse = (f2 - f1) / (s1 - s2)  # 1 / B where f1 + s1/B = f2 + s2/B
-            if inverse > 0 and math.isfinite(inverse):
-                points.add(1.0 / inverse)
+            at = line_crossing((f1, s1), (f2, s2))
+            if at is not None and math.isfinite(at):
+                points.add(at)
     if not points:
         return []
     ordered = sorted(points)
@@ -115,16 +115,17 @@ def latency_figure(report: Report, bandwidths: Sequence[float] | None = None) ->
     """End-to-end latency per inference against uplink bandwidth, one line per scenario.
 
     Latency is exact at every bandwidth: ``fixed + slope / B`` from
-    :func:`splitcost.breakeven.latency_line` (the link's RTT and efficiency kept). Marks where the
-    fastest scenario that fits changes, the report's break-even bandwidths, and the current link.
+    :func:`splitcost.pricing.breakeven.latency_line` (the link's RTT and efficiency kept). Marks
+    where the fastest scenario that fits changes, the report's break-even bandwidths, and the
+    current link.
     """
-    from splitcost.breakeven import latency_line
+    from splitcost.pricing.breakeven import Parameter, latency_line
 
     link = report.link
     lines = [(s, *latency_line(s, link)) for s in report.scenarios]
     feasible = [(s.name, fixed, slope) for s, fixed, slope in lines if s.feasible]
     changes = envelope_changes(feasible)
-    flips = [f for f in report.breakeven if f.parameter == "bandwidth" and f.value > 0]
+    flips = [f for f in report.breakeven if f.parameter is Parameter.BANDWIDTH and f.value > 0]
     if bandwidths is None:
         # Every crossing within four decades of the link's rate; beyond that is no real link.
         now = link.bandwidth_bps
@@ -359,12 +360,12 @@ def sweep_figure(sweep: Sweep) -> Any:
     marks = [*base, local.total_s / tf if local.feasible else 0.0,
              sweep.slo_s / tf if sweep.slo_s is not None else 0.0]
     bottom.set_ylim(0, max(marks) * 1.3)
-    none = sweep.best is None
+    none = sweep.best_index is None
     bottom.legend(loc="upper left", fontsize=9.5, ncols=2, framealpha=0.92,
                   title="no cut meets every constraint" if none else None,
                   title_fontproperties={"weight": "bold", "size": 10.5} if none else None)
 
-    best = sweep.best
+    best = sweep.best_index
     if best is not None:
         for ax in (top, bottom):
             ax.axvspan(best - 0.48, best + 0.48, color="#fff2b3", zorder=0, gid="best")
@@ -428,8 +429,7 @@ def fleet_figure(plan: Plan) -> Any:
         color = PALETTE[i % len(PALETTE)]
         load = row.server_load_per_device
         cap = row.max_devices_per_server
-        bound = ("server compute" if cap and cap == math.floor(1.0 / load) else
-                 "server ingress")
+        bound = row.server_binding
         if row.servers_needed is None:
             outcome = "the server's memory does not hold it"
         else:
@@ -492,7 +492,9 @@ def _percent(v: float) -> str:
 
 def _device_note(row: Any) -> str:
     """Whether each device keeps up at the planned rate, and how busy its busiest part is."""
-    busy = {"edge compute": row.edge_utilisation, "uplink": row.uplink_utilisation}
+    from splitcost.studies.plan import Resource
+
+    busy = {Resource.EDGE_COMPUTE: row.edge_utilisation, Resource.UPLINK: row.uplink_utilisation}
     share = busy.get(row.device_binding)
     load = f" {share * 100:,.0f}% busy" if share is not None and math.isfinite(share) else ""
     verb = "each device keeps up" if row.device_ok else "devices cannot keep up"
@@ -500,6 +502,22 @@ def _device_note(row: Any) -> str:
 
 
 # --- writing -----------------------------------------------------------------------------------
+
+
+def figure_of(result: Any) -> Any:
+    """The figure a result has: latency for a report, every cut for a sweep, the fleet for a
+    plan."""
+    from splitcost.studies.compare import Report
+    from splitcost.studies.plan import Plan
+    from splitcost.studies.sweep import Sweep
+
+    if isinstance(result, Report):
+        return latency_figure(result)
+    if isinstance(result, Sweep):
+        return sweep_figure(result)
+    if isinstance(result, Plan):
+        return fleet_figure(result)
+    raise InputError(f"no figure for a {type(result).__name__}")
 
 
 def require_matplotlib() -> None:
@@ -510,18 +528,18 @@ def require_matplotlib() -> None:
         raise InputError(MISSING)
 
 
-def check_path(path: str | os.PathLike[str], what: str = "plot file") -> Path:
+def check_path(path: str | os.PathLike[str], parameter: str = "path") -> Path:
     """The path a figure will be written to: ``.png`` or ``.svg``, in a folder that exists.
-    ``what`` names it in the error (``--plot``, ``--out``)."""
+    ``parameter`` names it in the error."""
     target = Path(path)
     if target.suffix.lower() not in FORMATS:
-        raise InputError(f"{what}: expected a file name ending in .png or .svg, got "
-                         f"{str(path)!r}")
+        raise InputError(f"expected a file name ending in .png or .svg, got {str(path)!r}",
+                         parameter=parameter)
     parent = target.parent
     if not parent.is_dir():
-        raise InputError(f"{what}: folder {str(parent)!r} does not exist")
+        raise InputError(f"folder {str(parent)!r} does not exist", parameter=parameter)
     if target.is_dir():
-        raise InputError(f"{what}: {str(path)!r} is a folder")
+        raise InputError(f"{str(path)!r} is a folder", parameter=parameter)
     return target
 
 
@@ -548,5 +566,5 @@ def save(fig: Any, path: str | os.PathLike[str]) -> None:
         raise
 
 
-__all__ = ["check_path", "envelope_changes", "fleet_figure", "latency_figure",
+__all__ = ["check_path", "envelope_changes", "figure_of", "fleet_figure", "latency_figure",
            "require_matplotlib", "save", "sweep_figure"]

@@ -1,16 +1,20 @@
-"""Rich terminal tables from a Grid."""
+"""Rich terminal tables from Grids."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from splitcost.render.cells import Grid
+from splitcost.render.grid import Grid
 
 
-def render(grid: Grid, verdict: str | None = None) -> RenderableType:
+def render(grid: Grid | Sequence[Grid], verdict: str | None = None) -> RenderableType:
+    if not isinstance(grid, Grid):
+        return Group(*(render(g) for g in grid))
     parts: list[RenderableType] = [Text(grid.title, style="bold")]
     parts += [Text(line, style="dim") for line in grid.context]
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
@@ -22,7 +26,8 @@ def render(grid: Grid, verdict: str | None = None) -> RenderableType:
         style = "bold green" if i in grid.bold_rows else ("dim" if i in grid.dim_rows else None)
         table.add_row(*row, style=style)
     parts.append(table)
-    if verdict:
-        parts.append(Text(verdict, style="bold"))
-    parts += [Text(line, style="dim") for line in grid.notes]
+    line = verdict or grid.verdict
+    if line:
+        parts.append(Text(line, style="bold"))
+    parts += [Text(note, style="dim") for note in grid.notes]
     return Group(*parts)

@@ -1,0 +1,106 @@
+"""From the shared option groups to the library's arguments: parse, check, call nothing heavy.
+
+Every check here runs before any network is traced, so that bad input fails fast; errors name
+the API parameter and :func:`splitcost.cli.app.main` writes the flag.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from splitcost.cli.options import FleetArgs, ModelArgs, PricingArgs, SweepArgs
+from splitcost.errors import InputError
+
+if TYPE_CHECKING:
+    from splitcost.network.profile import Profile
+    from splitcost.studies.inputs import PricingInputs
+    from splitcost.units import InputSpec
+
+
+def model_spec(m: ModelArgs) -> tuple[InputSpec, str]:
+    """The input spec and the dtype, checked."""
+    from splitcost.units import parse_dtype, parse_input
+
+    try:
+        spec = parse_input(m.input_shape)
+    except InputError as e:
+        raise e.about("input_shape") from None
+    if m.batch < 1:
+        raise InputError(f"expected an integer of at least 1, got {m.batch}", parameter="batch")
+    try:
+        dtype = parse_dtype(m.precision)
+    except InputError as e:
+        raise e.about("dtype") from None
+    return spec, dtype
+
+
+def traced(m: ModelArgs, *, whole: bool = False, **training: Any) -> Profile:
+    """The backbone's profile (the trace: torch is imported here)."""
+    spec, dtype = model_spec(m)
+    from splitcost.network.profiler import profile
+
+    return profile(m.backbone, spec, batch=m.batch, whole=whole, dtype=dtype, **training)
+
+
+def pricing(p: PricingArgs, *, images: int = 1, processes: str = "one") -> PricingInputs:
+    from splitcost.studies.inputs import pricing_inputs
+
+    return pricing_inputs(
+        p.tasks, device=p.device, server=p.server, link=p.link, memory_model=p.memory_model,
+        payload_dtype=p.payload_dtype, payload_compression=p.payload_compression,
+        input_dtype=p.input_dtype, images=images, hidden=p.hidden, processes=processes,
+        profiles=tuple(p.profiles or ()))
+
+
+def fleet(f: FleetArgs) -> dict[str, Any]:
+    """Keyword arguments of :func:`splitcost.studies.plan.plan_request`."""
+    from splitcost.studies.inputs import positive_int, positive_number
+    from splitcost.units import parse_rate
+
+    try:
+        rate = float(f.fps)
+    except ValueError:
+        raise InputError(f"expected a number of inferences per second, got {f.fps!r}",
+                         parameter="fps") from None
+    positive_number("fps", rate, "inferences per second")
+    positive_int("devices", f.devices, at_most=10**9)
+    positive_int("concurrency", f.concurrency, at_most=10**6)
+    try:
+        ingress = parse_rate(f.ingress)
+    except InputError as e:
+        raise e.about("ingress") from None
+    return {"devices": f.devices, "fps": rate, "ingress_bps": ingress,
+            "concurrency": f.concurrency}
+
+
+def sweep(s: SweepArgs) -> dict[str, Any]:
+    """Keyword arguments of :func:`splitcost.studies.sweep.sweep_request`."""
+    from splitcost.errors import choice
+    from splitcost.kinds import Objective, values
+    from splitcost.units import parse_bytes, parse_duration
+
+    if s.depth is not None and s.depth < 1:
+        raise InputError(f"expected an integer of at least 1, got {s.depth}", parameter="depth")
+    cuts = choice("cuts", s.cuts, ("blocks", "all"))
+    objective = Objective(choice("objective", s.objective, values(Objective)))
+    try:
+        slo = None if s.slo is None else parse_duration(s.slo)
+    except InputError as e:
+        raise e.about("slo") from None
+    try:
+        limit = None if s.max_payload is None else parse_bytes(s.max_payload)
+    except InputError as e:
+        raise e.about("max_payload") from None
+    return {"depth": s.depth, "every_op": cuts == "all", "objective": objective, "slo_s": slo,
+            "max_payload_bytes": limit}
+
+
+def plot_path(path: Path | None, parameter: str = "plot_file") -> Path | None:
+    """Check a figure's path before any tracing, so a typo fails fast."""
+    if path is None:
+        return None
+    from splitcost.render.plots import check_path, require_matplotlib
+
+    require_matplotlib()
+    return check_path(path, parameter)

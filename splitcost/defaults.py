@@ -1,0 +1,29 @@
+"""The one set of defaults every command and API function shares.
+
+A command-line option and the API parameter of the same name default to the same value, taken
+from here; nothing else in splitcost writes a default for these.
+"""
+
+from __future__ import annotations
+
+BACKBONE = "efficientnet"
+INPUT_SHAPE = "3x224x224"
+BATCH = 1
+PRECISION = "float32"
+TASKS = "3"
+HIDDEN = 256  # the paper's head width
+DEVICE = "jetson-nano-4gb"
+SERVER = "rtx-3090"
+LINK = "1gbps"
+MEMORY_MODEL = "inference"
+PAYLOAD_DTYPE = "float32"
+INPUT_DTYPE = "float32"
+PROCESSES = "one"
+IMAGES = 1
+OBJECTIVE = "latency"
+CUTS = "blocks"
+FLEET_DEVICES = 100
+FPS = 1.0
+INGRESS = "10gbps"
+CONCURRENCY = 1
+FORMAT = "table"

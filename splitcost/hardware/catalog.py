@@ -1,0 +1,355 @@
+"""Finding and loading device and link profiles: TOML files that cite their sources.
+
+The files live in ``profiles/devices`` and ``profiles/links`` (shipped in the wheel), in folders
+given with ``--profiles DIR``, and in the ``SPLITCOST_PROFILES`` folders. ``profiles/README.md``
+documents the schema. A bare rate such as ``1gbps`` is an ideal link (efficiency 1, no RTT).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from splitcost.errors import InputError, unknown_name
+from splitcost.hardware.device import PRECISIONS, SOURCE_KINDS, Device, Efficiency, Source
+from splitcost.hardware.link import Link, RadioEnergy, ideal_link
+from splitcost.kinds import COMPUTE_CLASSES
+from splitcost.units import Kind, parse_quantity, parse_rate
+
+# --- locating profile files -------------------------------------------------------------------
+
+
+def shipped_dir() -> Path:
+    """The profiles shipped with splitcost (inside the wheel, or the checkout's profiles/)."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_profiles", package.parent / "profiles"):
+        if (candidate / "devices").is_dir():
+            return candidate
+    return package / "_profiles"
+
+
+def search_dirs(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
+    """``--profiles`` folders first, then ``SPLITCOST_PROFILES``, then the shipped ones."""
+    dirs = [Path(p) for p in extra]
+    env = os.environ.get("SPLITCOST_PROFILES", "")
+    dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    for d in dirs:
+        if not d.is_dir():
+            raise InputError(f"profile folder {str(d)!r} does not exist")
+    return [*dirs, shipped_dir()]
+
+
+def _files(kind: str, dirs: Iterable[Path]) -> dict[str, Path]:
+    """name -> file for ``kind`` in ("devices", "links"); earlier folders win."""
+    found: dict[str, Path] = {}
+    for d in dirs:
+        for sub in (d / kind, d):
+            if not sub.is_dir():
+                continue
+            for f in sorted(sub.glob("*.toml")):
+                if sub == d and not _file_is(kind, f):
+                    continue
+                found.setdefault(f.stem, f)
+    return found
+
+
+def _file_is(kind: str, path: Path) -> bool:
+    """For a flat folder, tell a device file from a link file by its tables."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return ("memory" in data) if kind == "devices" else ("bandwidth" in data)
+
+
+def device_names(extra: Sequence[str | os.PathLike[str]] = ()) -> list[str]:
+    return sorted(_files("devices", search_dirs(extra)))
+
+
+def link_names(extra: Sequence[str | os.PathLike[str]] = ()) -> list[str]:
+    return sorted(_files("links", search_dirs(extra)))
+
+
+def _is_path(text: str) -> bool:
+    return text.endswith(".toml") or os.sep in text or "/" in text
+
+
+def load_device(name: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Device:
+    """A device by name (``jetson-nano-4gb``) or by TOML path (``host.toml``)."""
+    if _is_path(name):
+        return _parse_device(Path(name))
+    files = _files("devices", search_dirs(extra))
+    if name not in files:
+        raise unknown_name("device", name, files, "see 'splitcost devices'")
+    return _parse_device(files[name])
+
+
+def load_link(text: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Link:
+    """A link by name (``lte``), by TOML path, or a bare rate (``1gbps``: an ideal link)."""
+    if _is_path(text) and not text.strip().endswith("/s"):
+        return _parse_link(Path(text))
+    files = _files("links", search_dirs(extra))
+    if text in files:
+        return _parse_link(files[text])
+    try:
+        bps = parse_rate(text)
+    except InputError as rate_error:
+        near = [n for n in files if n.lower() == text.lower()]
+        if near:
+            return _parse_link(files[near[0]])
+        if text.strip() and (text.strip()[0].isdigit() or text.strip()[0] in "+-."):
+            raise InputError(f"{rate_error}, or a link name (see 'splitcost links')") from None
+        raise unknown_name(
+            "link", text, files, "or give a rate such as '1gbps', '100 Mbit/s' or '12.5MB/s'"
+        ) from None
+    return ideal_link(bps, text.strip())
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+class _Fields:
+    """Typed access to a TOML table that names the file and the field in every error."""
+
+    def __init__(self, path: Path, data: Mapping[str, Any]):
+        self.path = path
+        self.data = data
+
+    def error(self, key: str, message: str) -> InputError:
+        return InputError(f"{self.path}: field '{key}': {message}")
+
+    def raw(self, key: str, required: bool = True) -> Any:
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                if required:
+                    raise self.error(key, "missing")
+                return None
+            node = node[part]
+        return node
+
+    def text(self, key: str, required: bool = True, default: str = "") -> str:
+        value = self.raw(key, required)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self.error(key, f"expected a string, got {value!r}")
+        return value
+
+    def quantity(
+        self, key: str, kind: Kind, required: bool = True, allow_zero: bool = False
+    ) -> float | None:
+        value = self.raw(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise self.error(key, f"expected a {kind.value} such as '...', got {value!r}")
+        try:
+            # A TOML number is in base units; a string must say its unit ("55" is not 55 ms).
+            bare = not isinstance(value, str)
+            return parse_quantity(value, kind, allow_zero=allow_zero, bare_number=bare)
+        except InputError as e:
+            raise self.error(key, str(e)) from None
+
+    def need(self, key: str, kind: Kind, allow_zero: bool = False) -> float:
+        value = self.quantity(key, kind, True, allow_zero)
+        assert value is not None
+        return value
+
+    def fraction(self, key: str, required: bool = True, default: float = 1.0) -> float:
+        value = self.raw(key, required)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(key, f"expected a number between 0 and 1, got {value!r}")
+        if not 0 < float(value) <= 1:
+            raise self.error(key, f"expected a number in (0, 1], got {value!r}")
+        return float(value)
+
+
+def _read(path: Path) -> _Fields:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte or undecodable text
+        reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
+        raise InputError(f"cannot read profile {str(path)!r}: {reason}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{path}: not valid TOML: {e}") from None
+    fields = _Fields(path, data)
+    schema = fields.raw("schema", required=False)
+    if schema not in (None, 1):
+        raise fields.error("schema", f"unsupported schema version {schema!r}; expected 1")
+    name = fields.text("name")
+    if name != path.stem:
+        raise fields.error("name", f"{name!r} must equal the file's name {path.stem!r}")
+    return fields
+
+
+def _sources(f: _Fields, figures: Iterable[str]) -> dict[str, Source]:
+    table = f.raw("sources", required=False) or {}
+    if not isinstance(table, Mapping):
+        raise f.error("sources", "expected a table of {kind, ref, note} entries")
+    out: dict[str, Source] = {}
+    for key, entry in table.items():
+        where = f"sources.{key}"
+        if not isinstance(entry, Mapping):
+            raise f.error(where, "expected a table with 'kind' and 'ref'")
+        kind = entry.get("kind")
+        if kind not in SOURCE_KINDS:
+            raise f.error(f"{where}.kind", f"expected one of {', '.join(SOURCE_KINDS)}")
+        ref = entry.get("ref")
+        if not isinstance(ref, str) or not ref.strip():
+            raise f.error(f"{where}.ref", "missing: every figure must name its source")
+        note = entry.get("note", "")
+        out[str(key)] = Source(str(kind), ref, str(note))
+    missing = [k for k in figures if k not in out]
+    if missing:
+        raise f.error(f"sources.{missing[0]}", "missing: every figure must name its source")
+    return out
+
+
+def _parse_device(path: Path) -> Device:
+    f = _read(path)
+    role = f.text("role")
+    if role not in ("edge", "server"):
+        raise f.error("role", f"expected 'edge' or 'server', got {role!r}")
+    total = round(f.need("memory.total", Kind.BYTES))
+    usable = round(f.need("memory.usable", Kind.BYTES))
+    overhead = round(f.need("memory.runtime_overhead", Kind.BYTES, allow_zero=True))
+    if usable > total:
+        raise f.error("memory.usable", f"{usable:,} bytes is more than memory.total ({total:,})")
+    if overhead >= usable:
+        raise f.error("memory.runtime_overhead", "must be less than memory.usable")
+    bandwidth = f.need("memory.bandwidth", Kind.BYTE_RATE)
+    cache_size = f.quantity("memory.cache_size", Kind.BYTES, required=False)
+    cache_bw = f.quantity("memory.cache_bandwidth", Kind.BYTE_RATE, required=False)
+    if (cache_size is None) != (cache_bw is None):
+        missing = "memory.cache_bandwidth" if cache_bw is None else "memory.cache_size"
+        raise f.error(missing, "missing: give the cache's size and bandwidth together")
+    peaks: dict[str, float] = {}
+    compute = f.raw("compute")
+    if not isinstance(compute, Mapping):
+        raise f.error("compute", "expected a table")
+    for precision in PRECISIONS:
+        value = f.quantity(f"compute.{precision}", Kind.FLOP_RATE, required=precision == "fp32")
+        if value is not None:
+            peaks[precision] = value
+    eff = Efficiency(
+        *(f.fraction(f"compute.efficiency.{c}") for c in (*COMPUTE_CLASSES, "memory"))
+    )
+    op_overhead = f.need("compute.op_overhead", Kind.TIME, allow_zero=True)
+    active = f.quantity("power.active", Kind.POWER, required=False)
+    idle = f.quantity("power.idle", Kind.POWER, required=False, allow_zero=True)
+    error_band = f.raw("compute.latency_error", required=False)
+    if error_band is not None and (
+        isinstance(error_band, bool) or not isinstance(error_band, int | float) or error_band <= 0
+    ):
+        raise f.error("compute.latency_error", f"expected a positive fraction, got {error_band!r}")
+    figures = ["memory.total", "memory.usable", "memory.runtime_overhead", "memory.bandwidth"]
+    figures += [f"compute.{p}" for p in peaks]
+    figures += [f"compute.efficiency.{c}" for c in (*COMPUTE_CLASSES, "memory")]
+    figures += ["compute.op_overhead"]
+    figures += [k for k, v in (("power.active", active), ("power.idle", idle)) if v is not None]
+    if error_band is not None:
+        figures.append("compute.latency_error")
+    if cache_size is not None:
+        figures += ["memory.cache_size", "memory.cache_bandwidth"]
+    return Device(
+        name=f.text("name"),
+        title=f.text("title"),
+        role=role,
+        summary=f.text("summary", required=False, default=f.text("title")),
+        memory_total=total,
+        memory_usable=usable,
+        runtime_overhead=overhead,
+        memory_bandwidth=bandwidth,
+        peak_flops=peaks,
+        efficiency=eff,
+        op_overhead_s=op_overhead,
+        power_active_w=active,
+        power_idle_w=idle,
+        latency_error=None if error_band is None else float(error_band),
+        sources=_sources(f, figures),
+        path=str(path),
+        cache_bytes=None if cache_size is None else round(cache_size),
+        cache_bandwidth=cache_bw,
+    )
+
+
+def _parse_link(path: Path) -> Link:
+    f = _read(path)
+    bandwidth = f.need("bandwidth", Kind.RATE)
+    down = f.quantity("downlink", Kind.RATE, required=False)
+    rtt = f.need("rtt", Kind.TIME, allow_zero=True)
+    efficiency = f.fraction("efficiency")
+    p10 = f.quantity("bandwidth_p10", Kind.RATE, required=False)
+    p90 = f.quantity("bandwidth_p90", Kind.RATE, required=False)
+    if p10 is not None and p10 > bandwidth:
+        raise f.error("bandwidth_p10", "must not exceed the median 'bandwidth'")
+    if p90 is not None and p90 < bandwidth:
+        raise f.error("bandwidth_p90", "must not be below the median 'bandwidth'")
+    energy = None
+    figures = ["bandwidth", "rtt", "efficiency"]
+    figures += [k for k, v in (("downlink", down), ("bandwidth_p10", p10), ("bandwidth_p90", p90))
+                if v is not None]
+    if f.raw("energy", required=False) is not None:
+        per_bit = f.need("energy.per_bit", Kind.ENERGY_PER_BIT, allow_zero=True)
+        base = f.quantity("energy.base_power", Kind.POWER, required=False, allow_zero=True)
+        tail = f.quantity("energy.tail", Kind.ENERGY, required=False, allow_zero=True)
+        energy = RadioEnergy(per_bit, base or 0.0, tail or 0.0)
+        figures.append("energy.per_bit")
+        figures += [k for k, v in (("energy.base_power", base), ("energy.tail", tail))
+                    if v is not None]
+    return Link(
+        name=f.text("name"),
+        title=f.text("title"),
+        summary=f.text("summary", required=False, default=f.text("title")),
+        bandwidth_bps=bandwidth,
+        rtt_s=rtt,
+        efficiency=efficiency,
+        downlink_bps=down,
+        bandwidth_p10_bps=p10,
+        bandwidth_p90_bps=p90,
+        energy=energy,
+        sources=_sources(f, figures),
+        path=str(path),
+    )
+
+
+# --- the lists `splitcost devices` and `splitcost links` show -----------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceCatalog:
+    """Every device profile found, shipped ones and the user's."""
+
+    devices: tuple[Device, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"context": {}, "devices": [
+            {**d.to_dict(), "sources": d.sources_dict()} for d in self.devices]}
+
+
+@dataclass(frozen=True)
+class LinkCatalog:
+    """Every link profile found, shipped ones and the user's."""
+
+    links: tuple[Link, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"context": {}, "links": [
+            {**lk.to_dict(), "sources": lk.sources_dict()} for lk in self.links]}
+
+
+def device_catalog(extra: Sequence[str | os.PathLike[str]] = ()) -> DeviceCatalog:
+    return DeviceCatalog(tuple(load_device(n, extra) for n in device_names(extra)))
+
+
+def link_catalog(extra: Sequence[str | os.PathLike[str]] = ()) -> LinkCatalog:
+    return LinkCatalog(tuple(load_link(n, extra) for n in link_names(extra)))

@@ -1,0 +1,420 @@
+"""One run of a network on meta tensors, recorded operator by operator.
+
+The trace is the single measurement splitcost makes. A ``TorchDispatchMode`` sees every aten
+operator in execution order (functional calls included), module hooks say which module call is
+running, and a weak reference on every storage says when eager execution would free it. The
+result is plain data (:class:`Trace`); every analysis is a pure function of it.
+
+Why storages and weak references: the payload of a cut and the memory of a side are about
+storages, not tensors (a view is not a new tensor), and the moment PyTorch frees a storage in
+eager mode is the moment Python drops its last reference, which the meta run reproduces exactly
+because it runs the same Python code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch.multiprocessing.reductions import StorageWeakRef
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten, tree_map
+
+from splitcost.errors import InputError
+from splitcost.network.flops import op_cost
+from splitcost.network.records import (
+    ModuleCall,
+    OpRecord,
+    ParamInfo,
+    Storage,
+    TensorMeta,
+    Trace,
+)
+
+# Operators whose result depends on tensor values: a trace without data cannot follow them.
+DATA_DEPENDENT = frozenset(
+    {
+        "aten._local_scalar_dense",
+        "aten.nonzero",
+        "aten.masked_select",
+        "aten.unique",
+        "aten._unique",
+        "aten._unique2",
+        "aten.unique_dim",
+        "aten.unique_consecutive",
+        "aten.equal",
+        "aten.is_nonzero",
+        "aten.bincount",
+        "aten.histc",
+    }
+)
+
+
+class TraceError(InputError):
+    """The network could not be run on the given input; the message says where and why."""
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+# --- torchinfo 1.8.0's size rules, ported so that its memory model can be reproduced ----------
+
+
+def _torchinfo_size(outputs: Any) -> tuple[list[int], int]:
+    """torchinfo's ``LayerInfo.calculate_size`` with ``batch_dim=None``."""
+    if outputs is None:
+        return [], 0
+    if (
+        isinstance(outputs, list | tuple)
+        and outputs
+        and hasattr(outputs[0], "data")
+        and hasattr(outputs[0].data, "size")
+    ):
+        return list(outputs[0].data.size()), outputs[0].data.element_size()
+    if isinstance(outputs, dict):
+        return _torchinfo_nested(list(outputs.values())[-1])
+    if isinstance(outputs, torch.Tensor):
+        return list(outputs.size()), outputs.element_size()
+    if isinstance(outputs, list | tuple):
+        return _torchinfo_nested(outputs)
+    return [], 0
+
+
+def _torchinfo_nested(inputs: Any) -> tuple[list[int], int]:
+    """torchinfo's ``nested_list_size``."""
+    if hasattr(inputs, "tensors"):
+        return _torchinfo_nested(inputs.tensors)
+    if isinstance(inputs, torch.Tensor):
+        return list(inputs.size()), inputs.element_size()
+    if not hasattr(inputs, "__getitem__") or not inputs:
+        return [], 0
+    if isinstance(inputs, dict):
+        return _torchinfo_nested(list(inputs.values()))
+    if (
+        hasattr(inputs, "size")
+        and callable(inputs.size)
+        and hasattr(inputs, "element_size")
+        and callable(inputs.element_size)
+    ):
+        return list(inputs.size()), inputs.element_size()
+    if isinstance(inputs, list | tuple):
+        return _torchinfo_nested(inputs[0])
+    return [], 0
+
+
+def _torchinfo_prod(size: Sequence[Any]) -> int:
+    result = 1
+    for item in size:
+        result *= _torchinfo_prod(item) if isinstance(item, Sequence) else int(item)
+    return result
+
+
+# --- the recorder -------------------------------------------------------------------------------
+
+
+class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
+    """Records operators and storage lifetimes. Holds no reference to any tensor."""
+
+    def __init__(self, *, allow_cpu_fallback: bool = True):
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.allow_cpu_fallback = allow_cpu_fallback
+        self.ops: list[OpRecord] = []
+        self.storage_of: dict[int, int] = {}  # live StorageImpl address -> storage index
+        self.nbytes: list[int] = []
+        self.kind: list[str] = []
+        self.producer: list[int] = []
+        self.readers: list[list[int]] = []
+        self.freed_after: list[int | None] = []
+        self.finalizers: list[weakref.finalize[Any, Any]] = []
+        self.module_stack: list[str] = [""]
+        self.fallback_ops: list[str] = []
+        self.unsupported: set[str] = set()
+        self.current_op = ""
+        self.closed = False
+
+    # storages ---------------------------------------------------------------------------------
+
+    def register(self, t: torch.Tensor, kind: str, producer: int) -> int:
+        st = t.untyped_storage()
+        key = StorageWeakRef(st).cdata  # type: ignore[no-untyped-call]
+        if key in self.storage_of:
+            return self.storage_of[key]
+        index = len(self.nbytes)
+        self.storage_of[key] = index
+        self.nbytes.append(int(st.nbytes()))
+        self.kind.append(kind)
+        self.producer.append(producer)
+        self.readers.append([])
+        self.freed_after.append(None)
+        self.finalizers.append(weakref.finalize(st, self._freed, key, index))
+        return index
+
+    def _freed(self, key: int, index: int) -> None:
+        if self.closed:
+            return
+        self.freed_after[index] = len(self.ops) - 1
+        if self.storage_of.get(key) == index:
+            del self.storage_of[key]
+
+    def meta(self, t: torch.Tensor, kind: str = "constant", producer: int = -1) -> TensorMeta:
+        index = self.register(t, kind, producer)
+        return TensorMeta(
+            tuple(int(d) for d in t.shape), _dtype_name(t.dtype), t.numel() * t.element_size(),
+            index,
+        )
+
+    def close(self) -> None:
+        self.closed = True
+        for f in self.finalizers:
+            f.detach()
+
+    # operators --------------------------------------------------------------------------------
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Any,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        name = str(func.overloadpacket)
+        module = self.module_stack[-1]
+        if name in DATA_DEPENDENT:
+            where = f"module '{module}'" if module else "the network's own forward"
+            raise TraceError(
+                f"the network reads tensor values ({name} in {where}): its control flow or "
+                "output shapes depend on the data, which a trace without data cannot follow"
+            )
+        self.current_op = name
+        in_tensors = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
+        inputs = tuple(self.meta(t) for t in in_tensors)
+        fallback = False
+        try:
+            out = func(*args, **kwargs)
+        except NotImplementedError as e:
+            if not self.allow_cpu_fallback or "Meta" not in str(e):
+                raise
+            out = _run_on_cpu(func, args, kwargs)
+            fallback = True
+            self.fallback_ops.append(name)
+        index = len(self.ops)
+        out_tensors = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        before = len(self.nbytes)
+        outputs = tuple(self.meta(t, "activation", index) for t in out_tensors)
+        allocates = tuple(range(before, len(self.nbytes)))
+        cost = op_cost(func, args, kwargs, out, bool(allocates))
+        if cost.unsupported:
+            self.unsupported.add(name)
+        for m in inputs:
+            self.readers[m.storage].append(index)
+        self.ops.append(
+            OpRecord(index, name, module, inputs, outputs, allocates, cost, fallback)
+        )
+        return out
+
+
+def _run_on_cpu(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+    """Run one operator on zero-filled CPU tensors and return meta tensors of the same layout."""
+
+    def to_cpu(x: Any) -> Any:
+        if isinstance(x, torch.Tensor) and x.is_meta:
+            return torch.zeros_like(x, device="cpu")
+        return x
+
+    def to_meta(x: Any) -> Any:
+        if isinstance(x, torch.Tensor) and not x.is_meta:
+            return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
+        return x
+
+    cpu_args = tree_map(to_cpu, list(args))
+    cpu_kwargs = tree_map(to_cpu, dict(kwargs))
+    return tree_map(to_meta, func(*cpu_args, **cpu_kwargs))
+
+
+class _FusedAttention(TorchFunctionMode):
+    """Trace ``scaled_dot_product_attention`` as the fused kernel PyTorch runs on real devices.
+
+    On CPU and CUDA, PyTorch picks a fused attention kernel that never holds the L x S score
+    matrix; on meta tensors its kernel choice falls back to the math decomposition, which does.
+    Tracing the fused CPU kernel (it has a meta kernel) keeps the memory the network really
+    needs; the MACs are the same either way. Only direct calls are seen: a mode is inactive
+    inside the function it handles, so nn.MultiheadAttention's internal call (torchvision's
+    ViT) still traces as the math path, about 8% above the real peak.
+    """
+
+    def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (),
+                           kwargs: Mapping[str, Any] | None = None) -> Any:
+        kwargs = dict(kwargs or {})
+        if func is torch.nn.functional.scaled_dot_product_attention and not kwargs.get(
+            "enable_gqa"
+        ):
+            names = ("attn_mask", "dropout_p", "is_causal", "scale")
+            given = dict(zip(names, args[3:], strict=False))
+            given.update({k: v for k, v in kwargs.items() if k in names})
+            q, k, v = args[0], args[1], args[2]
+            if q.dim() == 4 and k.dim() == 4 and v.dim() == 4:
+                out = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+                    q, k, v, float(given.get("dropout_p", 0.0)),
+                    bool(given.get("is_causal", False)), attn_mask=given.get("attn_mask"),
+                    scale=given.get("scale"),
+                )
+                return out[0]
+        return func(*args, **kwargs)
+
+
+# --- module hooks -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _module_hooks(model: nn.Module, rec: _Recorder, calls: list[ModuleCall]) -> Iterator[None]:
+    """Hooks that track the module-call stack; removed on exit, whatever happens."""
+    names = {id(m): n for n, m in model.named_modules()}
+    children = {id(m): any(True for _ in m.children()) for m in model.modules()}
+    # torchinfo's per-module parameter figures, computed once rather than on every call
+    owned = {
+        id(m): (sum(p.numel() for p in m.parameters()),
+                sum(p.numel() * p.element_size() for p in m.parameters()))
+        for m in model.modules()
+    }
+    seen: set[int] = set()
+    call_count: dict[int, int] = {}
+    open_calls: list[tuple[int, str, int, bool, int, int]] = []
+    handles = []
+
+    def pre(module: nn.Module, args: Any) -> None:
+        key = id(module)
+        recursive = key in seen
+        seen.add(key)
+        call_count[key] = call_count.get(key, 0) + 1
+        name = names[key]
+        path = name if call_count[key] == 1 else f"{name}:{call_count[key]}"
+        params, pbytes = owned[key]
+        open_calls.append((key, path, len(rec.ops), recursive, params, pbytes))
+        rec.module_stack.append(path)
+
+    def post(module: nn.Module, args: Any, output: Any) -> None:
+        key, path, start, recursive, params, pbytes = open_calls.pop()
+        rec.module_stack.pop()
+        name = names[key]
+        out_tensors = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
+        size, elem = _torchinfo_size(output)
+        calls.append(
+            ModuleCall(
+                path=path,
+                name=name,
+                type=type(module).__name__,
+                depth=0 if not name else name.count(".") + 1,
+                start=start,
+                end=len(rec.ops),
+                leaf=not children[key],
+                params=params,
+                param_bytes=pbytes,
+                recursive=recursive,
+                outputs=tuple(rec.meta(t) for t in out_tensors),
+                torchinfo_output_bytes=elem * _torchinfo_prod(size),
+            )
+        )
+
+    try:
+        for m in model.modules():
+            handles.append(m.register_forward_pre_hook(pre))
+            handles.append(m.register_forward_hook(post))
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+# --- the entry point ------------------------------------------------------------------------------
+
+
+def _param_infos(
+    items: Sequence[tuple[str, torch.Tensor]], rec: _Recorder, kind: str
+) -> tuple[ParamInfo, ...]:
+    out = []
+    for name, t in items:
+        m = rec.meta(t, kind)
+        out.append(
+            ParamInfo(name, m.shape, m.dtype, t.numel(), m.nbytes, bool(t.requires_grad), m.storage)
+        )
+    return tuple(out)
+
+
+def run_trace(
+    model: nn.Module,
+    inputs: Sequence[torch.Tensor],
+    *,
+    allow_cpu_fallback: bool = True,
+    describe_input: Callable[[], str] | None = None,
+) -> Trace:
+    """Run ``model`` once on ``inputs`` (meta tensors) in eval mode without autograd.
+
+    ``model`` must already hold meta parameters (see :mod:`splitcost.network.zoo`); it is put in
+    eval mode for the run and its mode and hooks are restored afterwards.
+    """
+    rec = _Recorder(allow_cpu_fallback=allow_cpu_fallback)
+    calls: list[ModuleCall] = []
+    params = _param_infos(list(model.named_parameters()), rec, "param")
+    buffers = _param_infos(list(model.named_buffers()), rec, "buffer")
+    in_meta = tuple(rec.meta(t, "input") for t in inputs)
+    torchinfo_input = sum(sys.getsizeof(t.untyped_storage()) for t in inputs)
+    was_training = model.training
+    output: Any = None
+    try:
+        model.eval()
+        with (torch.no_grad(), torch.device("meta"), _FusedAttention(),
+              _module_hooks(model, rec, calls), rec):
+            output = model(*inputs)
+    except TraceError:
+        raise
+    except (RuntimeError, ValueError, TypeError, IndexError, KeyError, NotImplementedError,
+            AssertionError, ZeroDivisionError) as e:
+        # The network itself refused this input (shape checks, asserts): say where, in one line.
+        module = rec.module_stack[-1] if len(rec.module_stack) > 1 else ""
+        op = rec.current_op or "its forward"
+        where = f"module '{module}'" if module else "the network's forward"
+        shown = describe_input() if describe_input else "the given input"
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TraceError(
+            f"the network cannot run on {shown}: {op} in {where} failed: {first}"
+        ) from e
+    finally:
+        model.train(was_training)
+    out_tensors = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
+    out_meta = tuple(rec.meta(t, "activation") for t in out_tensors)
+    del output, out_tensors
+    rec.close()
+    outputs_set = {m.storage for m in out_meta}
+    storages = tuple(
+        Storage(
+            index=i,
+            nbytes=rec.nbytes[i],
+            kind=rec.kind[i],
+            producer=rec.producer[i],
+            readers=tuple(rec.readers[i]),
+            freed_after=None if i in outputs_set else rec.freed_after[i],
+            is_output=i in outputs_set,
+        )
+        for i in range(len(rec.nbytes))
+    )
+    calls.sort(key=lambda c: (c.start, -c.end, c.depth))
+    return Trace(
+        ops=tuple(rec.ops),
+        storages=storages,
+        calls=tuple(calls),
+        inputs=in_meta,
+        outputs=out_meta,
+        params=params,
+        buffers=buffers,
+        torchinfo_input_bytes=int(torchinfo_input),
+        fallback_ops=tuple(dict.fromkeys(rec.fallback_ops)),
+        unsupported_ops=tuple(sorted(rec.unsupported)),
+    )

@@ -1,0 +1,95 @@
+"""The views each result supports, and the one function that renders a result in a format.
+
+A view is registered per result type (by its import path, so that registering a view never
+imports the result's module, and ``splitcost devices`` never imports torch) and per format.
+``--help`` lists, and ``--format`` accepts, exactly the formats registered for the command's
+result; asking for another is one line, never a silent fallback.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from splitcost.errors import InputError
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How a person asked to see a result."""
+
+    width: int | None = None  # terminal columns for tables; None: the renderer's default
+    depth: int = 1  # module depth of a profile's table
+    sources: bool = False  # cite every figure's source
+
+
+View = Callable[[Any, RenderOptions], Any]  # returns text, or a rich renderable for tables
+
+_VIEWS: dict[str, dict[Format, View]] = {}
+# The modules that register views; imported on first use so that a command pays only for
+# the renderers it needs.
+VIEW_MODULES = (
+    "splitcost.render.views.report",
+    "splitcost.render.views.sweep",
+    "splitcost.render.views.plan",
+    "splitcost.render.views.profile",
+    "splitcost.render.views.catalog",
+    "splitcost.render.views.paper",
+    "splitcost.render.views.calibration",
+    "splitcost.render.views.deploy",
+)
+
+
+def key_of(kind: type | str) -> str:
+    return kind if isinstance(kind, str) else f"{kind.__module__}:{kind.__qualname__}"
+
+
+def view(kind: str, *formats: Format) -> Callable[[View], View]:
+    """Register ``fn`` as the view of results of type ``kind`` (``module:Class``)."""
+
+    def wrap(fn: View) -> View:
+        for fmt in formats:
+            _VIEWS.setdefault(kind, {})[fmt] = fn
+        return fn
+
+    return wrap
+
+
+def _load() -> None:
+    for module in VIEW_MODULES:
+        importlib.import_module(module)
+
+
+def formats_for(kind: type | str) -> tuple[Format, ...]:
+    """The formats a result type supports, in the order of :class:`Format`."""
+    _load()
+    have = _VIEWS.get(key_of(kind), {})
+    return tuple(f for f in Format if f in have)
+
+
+def parse_format(value: str, kind: type | str) -> Format:
+    """``--format``: one of the formats the result supports, whatever its case."""
+    allowed = formats_for(kind)
+    key = value.strip().lower() if isinstance(value, str) else ""
+    for fmt in allowed:
+        if fmt.value == key:
+            return fmt
+    raise InputError(f"expected one of {', '.join(allowed)}, got {value!r}", parameter="format")
+
+
+def render(result: Any, fmt: Format | str = Format.TABLE,
+           options: RenderOptions | None = None) -> Any:
+    """The result in ``fmt``: a string, or a rich renderable for a table."""
+    kind = key_of(type(result))
+    chosen = parse_format(str(fmt), kind)
+    return _VIEWS[kind][chosen](result, options or RenderOptions())

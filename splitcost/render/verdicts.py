@@ -1,0 +1,118 @@
+"""The one-line answers: the verdict sentences of a report, a sweep and a fleet plan."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from splitcost.kinds import ConstraintKind
+from splitcost.pricing.breakeven import Parameter
+from splitcost.units import format_bytes, format_rate, format_seconds
+
+if TYPE_CHECKING:
+    from splitcost.studies.compare import Report, Verdict
+    from splitcost.studies.plan import Plan
+    from splitcost.studies.sweep import Sweep, Violation
+
+
+def _misfits(v: Verdict) -> str:
+    return "; ".join(
+        f"{m.scenario} does not fit {m.device} ({m.constraint}: needs "
+        f"{format_bytes(m.needed_bytes)} of {format_bytes(m.available_bytes)} usable)"
+        for m in v.misfits)
+
+
+def report_verdict(r: Report) -> str:
+    """``MTL-Local is the fastest scenario that fits: 135 ms per inference (1.5x faster than
+    MTL-Split); LoC does not fit ...; MTL-Split wins with an uplink above 61.6 Mbit/s; ...``"""
+    v = r.verdict
+    why_not = _misfits(v)
+    if v.best is None or v.best_total_s is None:
+        return f"No scenario fits: {why_not}."
+    text = (f"{v.best} is the fastest scenario that fits: {format_seconds(v.best_total_s)} per "
+            "inference")
+    if v.runner_up is not None and v.speedup is not None:
+        text += f" ({v.speedup:.2g}x faster than {v.runner_up})"
+    if why_not:
+        text += f"; {why_not}"
+    for f in v.flips:
+        shown = format_rate(f.value) if f.parameter is Parameter.BANDWIDTH else (
+            format_seconds(f.value))
+        what = "uplink" if f.parameter is Parameter.BANDWIDTH else "RTT"
+        text += f"; {f.winner} wins with an {what} {f.direction} {shown}"
+    top = v.most_sensitive
+    if top is not None and top.change_pct is not None:
+        effect = f"{top.best} wins" if top.flips else f"{top.change_pct:+.0f}% latency"
+        text += f"; the input that moves it most: {top.input} {top.change} ({effect})"
+    return text + "."
+
+
+def violation(v: Violation) -> str:
+    """``SLO (182 ms > 100 ms)``, ``edge memory (2.9 GB > 2.54 GB)``."""
+    if v.kind is ConstraintKind.SLO:
+        return f"SLO ({format_seconds(v.needed)} > {format_seconds(v.limit)})"
+    return f"{v.kind} ({format_bytes(v.needed)} > {format_bytes(v.limit)})"
+
+
+def sweep_verdict(sw: Sweep) -> str:
+    best = sw.best_result
+    if best is None:
+        return (f"No cut meets every constraint on {sw.device.name} and {sw.server.name}; "
+                "see the violations per cut.")
+    s = best.scenario
+    text = (f"Best cut for {sw.objective}: '{best.cut.name}' ({format_seconds(s.total_s)} per "
+            f"inference, payload {format_bytes(s.payload_bytes)}, edge memory "
+            f"{format_bytes(s.edge_memory_bytes)})")
+    for c in sw.crossovers:
+        text += f"; {c.direction} {format_rate(c.bandwidth_bps)} '{c.winner}' wins"
+    if not sw.crossovers:
+        text += "; no other option wins at any uplink bandwidth"
+    if sw.close:
+        names = ", ".join(f"'{sw.results[i].cut.name}'" for i in sw.close[:4])
+        text += (f"; within the latency model's error band of it: {names} (measure these "
+                 "on the device)")
+    local = sw.local
+    if local.feasible and local.total_s < s.total_s:
+        text = (f"Running everything on {sw.device.name} (MTL-Local, "
+                f"{format_seconds(local.total_s)}) beats every cut on this link. " + text)
+    return text + "."
+
+
+def plan_verdict(pl: Plan) -> str:
+    rows, best, devices, fps = pl.rows, pl.best, pl.devices, pl.fps
+    if best is None:
+        worst = ", ".join(f"{r.name} ({r.binding})" for r in rows)
+        return f"No scenario serves {devices} devices at {fps:g} inferences/s: {worst}."
+    r = pl.row(best)
+    if r.servers_needed == 0:
+        text = f"{best}: every device runs everything itself, no server needed"
+    elif r.max_devices_per_server is None:
+        text = f"{best}: one server, with no limit from compute or ingress"
+    else:
+        text = (f"{best}: {r.servers_needed} server(s) for {devices} devices at {fps:g}/s "
+                f"(one server takes {r.max_devices_per_server} devices, bound by {r.binding}; "
+                f"ingress {format_rate(r.ingress_bps)}, server memory "
+                f"{format_bytes(r.server_memory_bytes)})")
+    for x in rows:
+        if x.name == best:
+            continue
+        if not x.device_ok:
+            text += f"; {x.name}: a device cannot keep up ({x.device_binding})"
+        elif x.servers_needed:
+            text += (f"; {x.name}: {x.servers_needed} server(s), "
+                     f"{x.max_devices_per_server or 'any number of'} devices each ({x.binding})")
+    return text + "."
+
+
+def verdict(result: object) -> str:
+    """The one-line answer of a report, a sweep or a fleet plan."""
+    from splitcost.studies.compare import Report
+    from splitcost.studies.plan import Plan
+    from splitcost.studies.sweep import Sweep
+
+    if isinstance(result, Report):
+        return report_verdict(result)
+    if isinstance(result, Sweep):
+        return sweep_verdict(result)
+    if isinstance(result, Plan):
+        return plan_verdict(result)
+    raise TypeError(f"no verdict for a {type(result).__name__}")

@@ -1,0 +1,1 @@
+"""One module per result type: its grid, its CSV columns, and the views it registers."""

@@ -1,0 +1,91 @@
+"""The sweep's views: every cut with its payload, memory and latency, the best and the front."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from splitcost.kinds import ConstraintKind
+from splitcost.render.cells import band_cell, band_notes, memory_cell, tensors_cell
+from splitcost.render.explain import MEMORY_MODEL_SENTENCES
+from splitcost.render.grid import Grid, device_line, link_line
+from splitcost.render.registry import RenderOptions
+from splitcost.render.verdicts import sweep_verdict, violation
+from splitcost.render.views.common import register
+from splitcost.render.views.report import raw_input_line
+from splitcost.units import format_bytes, format_count, format_seconds, format_shape
+
+if TYPE_CHECKING:
+    from splitcost.studies.sweep import Sweep
+
+KIND = "splitcost.studies.sweep:Sweep"
+
+COLUMNS = ("cut", "kind", "op", "payload_bytes", "payload_tensors", "edge_params",
+           "edge_macs", "edge_memory_bytes", "server_memory_bytes", "edge_s", "transfer_s",
+           "server_s", "total_s", "edge_energy_j", "feasible", "meets_constraints")
+
+
+def sweep_grid(sw: Sweep, options: RenderOptions | None = None) -> Grid:
+    bb = sw.profile
+    rows = []
+    for i, r in enumerate(sw.results):
+        s = r.scenario
+        marks = ("best " if i == sw.best_index else "") + ("pareto" if i in sw.pareto else "")
+        rows.append((
+            r.cut.name,
+            marks.strip() or "-",
+            format_bytes(s.payload_bytes),
+            tensors_cell([c.shape for c in r.cut.payload]),
+            memory_cell(s, ConstraintKind.EDGE_MEMORY) if s.edge_memory else "-",
+            format_count(r.cut.edge_macs) if r.cut.edge_macs else "-",
+            format_seconds(s.edge_s),
+            format_seconds(s.transfer_s),
+            format_seconds(s.server_s),
+            format_seconds(s.total_s),
+            band_cell(s),
+            "yes" if r.ok else "no: " + "; ".join(violation(v) for v in r.violations),
+        ))
+    limits = []
+    if sw.slo_s is not None:
+        limits.append(f"SLO {format_seconds(sw.slo_s)}")
+    if sw.max_payload_bytes is not None:
+        limits.append(f"max payload {format_bytes(sw.max_payload_bytes)}")
+    context = (
+        f"Backbone: {bb.backbone.requested} = {bb.backbone.rule}; input "
+        f"{format_shape(bb.input_shape)} {bb.input.dtype}, batch {bb.batch}, precision {bb.dtype}",
+        f"Tasks: {len(sw.request.tasks)} heads on the server; objective: {sw.objective}"
+        + (f"; constraints: {', '.join(limits)}" if limits else ""),
+        device_line("Edge", sw.device),
+        device_line("Server", sw.server),
+        f"Link: {link_line(sw.link)}",
+        f"Memory model: {MEMORY_MODEL_SENTENCES[sw.request.memory_model]}",
+    )
+    local = sw.local
+    notes = (
+        *raw_input_line(sw.raw_input),
+        f"Everything on {sw.device.name} (MTL-Local): {format_seconds(local.total_s)}, "
+        f"{format_bytes(local.edge_memory_bytes)}"
+        + ("" if local.feasible else " (does not fit)"),
+        "A cut after a module sends every tensor produced before it and read after it (a skip "
+        "connection crosses too). 'input' is RoC. Times per inference; memory % of usable.",
+        *band_notes([r.scenario for r in sw.results]),
+    )
+    return Grid(
+        title=f"splitcost sweep: {bb.backbone.requested}, {sw.device.name} -> {sw.link.name} -> "
+        f"{sw.server.name}",
+        columns=("Cut", "Mark", "Payload", "Tensors crossing", "Edge memory", "Edge MACs",
+                 "Edge", "Transfer", "Server", "Total", "Likely range", "Meets"),
+        rows=tuple(rows),
+        context=context,
+        notes=notes,
+        right=(2, 4, 5, 6, 7, 8, 9, 10),
+        dim_rows=tuple(i for i, r in enumerate(sw.results) if not r.ok),
+        bold_rows=() if sw.best_index is None else (sw.best_index,),
+        verdict=sweep_verdict(sw),
+    )
+
+
+def _rows(sw: Sweep) -> list[dict[str, Any]]:
+    return [r.to_dict() for r in sw.results]
+
+
+register(KIND, "sweep", sweep_grid, (COLUMNS, _rows))
