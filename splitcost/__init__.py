@@ -34,7 +34,7 @@ _LAZY = {
     "Device": "splitcost.hardware.device",
     "Link": "splitcost.hardware.link",
     "InputError": "splitcost.errors",
-    "render": "splitcost.render.registry",
+    "to_text": "splitcost.render.registry",
     "verdict": "splitcost.render.verdicts",
 }
 
@@ -54,8 +54,8 @@ __all__ = [
     "plan",
     "pricing_request",
     "profile",
-    "render",
     "sweep",
+    "to_text",
     "verdict",
 ]
 
@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from splitcost.network.profile import Profile
     from splitcost.network.profiler import profile
     from splitcost.pricing.request import PricingRequest
-    from splitcost.render.registry import render
+    from splitcost.render.registry import to_text
     from splitcost.render.verdicts import verdict
     from splitcost.studies.compare import Report, compare
     from splitcost.studies.inputs import pricing_request

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from splitcost.cli import main
+from splitcost.hardware import schema
 
 # (command, option, bad value, words the one-line message must contain)
 CLI_ROWS: list[tuple[str, str, str, tuple[str, ...]]] = []
@@ -296,6 +297,8 @@ DEVICE_ROWS = [
     ("power", "idle", '"ten watts"', "power.idle"),
 ]
 LINK_ROWS = [
+    ("", "name", None, "name"),
+    ("", "name", '"other"', "name"),
     ("", "bandwidth", None, "bandwidth"),
     ("", "bandwidth", '"-6 Mbit/s"', "bandwidth"),
     ("", "bandwidth", '"0 Mbit/s"', "bandwidth"),
@@ -316,6 +319,25 @@ LINK_ROWS = [
     ("energy", "base_power", '"1288"', "energy.base_power"),
     ("energy", "tail", '"-12 J"', "energy.tail"),
 ]
+
+
+def _generated(fields: tuple[schema.Field, ...]) -> list[tuple[str, str, str, str]]:
+    """A row per field of the schema table: a value of the wrong kind or out of range."""
+    bad = {schema.Holds.TEXT: "3", schema.Holds.INTEGER: '"one"', schema.Holds.QUANTITY: "-1",
+           schema.Holds.FRACTION: "1.5", schema.Holds.ERROR: "1.5"}
+    return [(f.table, f.name, bad[f.holds], f.key) for f in fields
+            if f.key not in ("name", "summary")]
+
+
+DEVICE_ROWS += _generated(schema.DEVICE_FIELDS)
+LINK_ROWS += _generated(schema.LINK_FIELDS)
+
+
+def test_every_profile_field_has_a_row() -> None:
+    rows = {field for *_, field in DEVICE_ROWS} | {"summary"}
+    assert {f.key for f in schema.DEVICE_FIELDS} <= rows
+    rows = {field for *_, field in LINK_ROWS} | {"summary"}
+    assert {f.key for f in schema.LINK_FIELDS} <= rows
 
 
 def _edit(text: str, table: str, key: str, value: str | None) -> str:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-import splitcost
 from models import chain
 
+import splitcost
 from splitcost.hardware.catalog import load_device, load_link
 from splitcost.network.profiler import profile
 from splitcost.studies.compare import compare

@@ -6,8 +6,8 @@ import pytest
 
 from splitcost.hardware.link import RadioEnergy, ideal_link
 from splitcost.hardware.transfer import NO_TRANSFER, Transfer
-from splitcost.pricing.breakeven import scenario_flips
 from splitcost.kinds import ConstraintKind, MemoryModel, ScenarioKind
+from splitcost.pricing.breakeven import scenario_flips
 from splitcost.pricing.energy import edge_energy
 from splitcost.pricing.memory import MemoryBreakdown, MemoryLayout
 from splitcost.pricing.scenarios import Constraint, Scenario

@@ -3,11 +3,14 @@ bad files are refused with the file and the field named."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from splitcost.errors import InputError
+from splitcost.hardware import schema
 from splitcost.hardware.catalog import device_names, link_names, load_device, load_link
 
 REQUIRED_DEVICES = {"jetson-nano-4gb", "jetson-nano-2gb", "jetson-orin-nano-8gb",
@@ -116,3 +119,63 @@ def test_bad_link_file(tmp_path: Path) -> None:
                     "efficiency = 1.0\n")
     with pytest.raises(InputError, match=r"'bandwidth'"):
         load_link("slow", [tmp_path])
+
+
+# --- the schema table drives the reader, the writer and the README -----------------------------
+
+
+@pytest.mark.parametrize("name", device_names())
+def test_device_round_trips_through_the_writer(tmp_path: Path, name: str) -> None:
+    d = load_device(name)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(schema.device_toml(d))
+    again = load_device(str(path))
+    assert again == replace_path(d, str(path))
+
+
+@pytest.mark.parametrize("name", link_names())
+def test_link_round_trips_through_the_writer(tmp_path: Path, name: str) -> None:
+    lk = load_link(name)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(schema.link_toml(lk))
+    assert load_link(str(path)) == replace_path(lk, str(path))
+
+
+def replace_path(profile: Any, path: str) -> Any:
+    return replace(profile, path=path)
+
+
+def test_readme_lists_every_field() -> None:
+    readme = (Path(__file__).parent.parent / "profiles" / "README.md").read_text()
+    assert schema.fields_markdown(schema.DEVICE_FIELDS) in readme
+    assert schema.fields_markdown(schema.LINK_FIELDS) in readme
+
+
+@pytest.mark.parametrize("field", [f for f in schema.DEVICE_FIELDS if f.required],
+                         ids=lambda f: f.key)
+def test_every_required_device_field_is_required(tmp_path: Path, field: schema.Field) -> None:
+    d = load_device("jetson-nano-4gb")
+    values = {k: v for k, v in schema.device_values(d).items() if k != field.key}
+    sources = {k: {"kind": s.kind, "ref": s.ref, "note": s.note} for k, s in d.sources.items()}
+    path = tmp_path / "jetson-nano-4gb.toml"
+    path.write_text(schema.profile_toml(schema.DEVICE_FIELDS, values, sources))
+    with pytest.raises(InputError, match=f"field '{field.key}'"):
+        load_device(str(path))
+
+
+@pytest.mark.parametrize("field", [f for f in schema.DEVICE_FIELDS if f.cited],
+                         ids=lambda f: f.key)
+def test_every_cited_device_field_needs_its_source(tmp_path: Path,
+                                                   field: schema.Field) -> None:
+    name = "raspberry-pi-4-4gb" if field.key.startswith("power") else "jetson-nano-4gb"
+    if field.key.startswith("memory.cache"):
+        name = "raspberry-pi-5-8gb"
+    d = load_device(name)
+    if schema.device_values(d).get(field.key) is None:
+        pytest.skip(f"{d.name} has no {field.key}")
+    text = schema.device_toml(d)
+    start = text.index(f'"{field.key}" = {{')
+    path = tmp_path / f"{d.name}.toml"
+    path.write_text(text[:start] + text[text.index("\n", start) + 1:])
+    with pytest.raises(InputError, match=f"field 'sources.{field.key}'"):
+        load_device(str(path))

@@ -69,7 +69,7 @@ from splitcost.calibration.fitting import (
     unconstrained,
 )
 from splitcost.calibration.host import cuda_memory, host_memory, host_name, runtime_overhead
-from splitcost.calibration.profile_file import check_out, device_toml, write_device
+from splitcost.calibration.profile_file import check_out, write_device
 from splitcost.calibration.results import (
     WHOLE,
     BlockFit,
@@ -140,7 +140,6 @@ __all__ = [
     "check_torch_device",
     "coordinate_search",
     "cuda_memory",
-    "device_toml",
     "error_band",
     "evaluate",
     "fit",

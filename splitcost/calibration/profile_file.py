@@ -1,85 +1,16 @@
-"""The profile file: a device TOML with a ``[sources]`` entry for every figure (kind ``measured``
-or ``calibrated``, with how, when and with what it was measured), written atomically."""
+"""Where the calibrated profile goes: checking the path before anything is measured, and writing
+the file (the text comes from :func:`splitcost.hardware.schema.device_toml`) atomically."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from splitcost.calibration.constants import (
-    PARAMETERS,
-)
 from splitcost.errors import InputError
 from splitcost.hardware.catalog import load_device
-from splitcost.hardware.device import Device, Efficiency, Source
-
-
-def _q(text: str) -> str:
-    """A TOML basic string (JSON's escapes are valid TOML)."""
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _num(x: float) -> str:
-    return f"{x:.6g}"
-
-
-@dataclass(frozen=True)
-class _Figures:
-    name: str
-    title: str
-    role: str
-    summary: str
-    total: int
-    usable: int
-    overhead: int
-    bandwidth: float
-    cache_bytes: int | None
-    cache_bandwidth: float
-    fp32: float
-    efficiency: Efficiency
-    op_overhead_s: float
-    latency_error: float
-    sources: dict[str, Source]
-
-
-def device_toml(f: _Figures) -> str:
-    """The text of a device profile (schema in profiles/README.md)."""
-    lines = [
-        "# Written by 'splitcost calibrate'; every figure's [sources] entry says how.",
-        "schema = 1",
-        f"name = {_q(f.name)}",
-        f"title = {_q(f.title)}",
-        f"role = {_q(f.role)}",
-        f"summary = {_q(f.summary)}",
-        "",
-        "[memory]",
-        f"total = {f.total}",
-        f"usable = {f.usable}",
-        f"runtime_overhead = {f.overhead}",
-        f'bandwidth = "{_num(f.bandwidth / 1e9)} GB/s"',
-        *([f"cache_size = {f.cache_bytes}",
-           f'cache_bandwidth = "{_num(f.cache_bandwidth / 1e9)} GB/s"'] if f.cache_bytes else []),
-        "",
-        "[compute]",
-        f'fp32 = "{_num(f.fp32 / 1e9)} GFLOP/s"',
-        f'op_overhead = "{_num(f.op_overhead_s * 1e6)} us"',
-        f"latency_error = {_num(f.latency_error)}",
-        "",
-        "[compute.efficiency]",
-        *(f"{k} = {_num(getattr(f.efficiency, k))}" for k in PARAMETERS),
-        "",
-        "[sources]",
-    ]
-    for key, src in f.sources.items():
-        if key.startswith("memory.cache") and not f.cache_bytes:
-            continue
-        lines.append(f"{_q(key)} = {{ kind = {_q(src.kind)}, ref = {_q(src.ref)}, "
-                     f"note = {_q(src.note)} }}")
-    return "\n".join(lines) + "\n"
+from splitcost.hardware.device import Device
 
 
 def check_out(out: Path) -> Path:

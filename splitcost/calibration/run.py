@@ -36,12 +36,7 @@ from splitcost.calibration.host import (
     host_name,
     runtime_overhead,
 )
-from splitcost.calibration.profile_file import (
-    _Figures,
-    check_out,
-    device_toml,
-    write_device,
-)
+from splitcost.calibration.profile_file import check_out, write_device
 from splitcost.calibration.results import (
     BlockFit,
     CalibrationResult,
@@ -60,6 +55,7 @@ from splitcost.calibration.timing import (
 )
 from splitcost.errors import InputError
 from splitcost.hardware.device import Device, Efficiency, Source
+from splitcost.hardware.schema import device_toml
 from splitcost.kinds import OpClass
 from splitcost.network.profile import BackboneInfo
 from splitcost.network.zoo import resolve
@@ -205,21 +201,25 @@ def _fit_note(setup: Setup, ev: _Evaluation) -> str:
             f"timings had no measurement free of other processes' load")
 
 
-def _figures(out: Path, role: str, setup: Setup, peaks: Peaks, ev: _Evaluation) -> _Figures:
+def _profile(out: Path, role: str, setup: Setup, peaks: Peaks, ev: _Evaluation) -> Device:
+    """The calibrated device, as its profile file will hold it."""
     cuda = setup.torch_device == "cuda"
     overhead, overhead_note = runtime_overhead(setup.torch_device)
     total, usable, memory_ref = cuda_memory() if cuda else host_memory()
     where = "CUDA" if cuda else f"{setup.threads} threads"
     title = f"{setup.host} ({where}), PyTorch eager FP32, calibrated {setup.date}"
-    return _Figures(
+    usable = min(usable, total)
+    return Device(
         name=out.stem, title=title, role=role,
         summary=f"this machine as measured by splitcost calibrate: {title}",
-        total=total, usable=min(usable, total), overhead=min(overhead, usable - 1),
-        bandwidth=peaks.dram_bandwidth, cache_bytes=peaks.cache_bytes,
-        cache_bandwidth=peaks.bandwidth, fp32=peaks.fp32, efficiency=ev.fit.efficiency,
-        op_overhead_s=ev.fit.op_overhead_s, latency_error=ev.band,
+        memory_total=total, memory_usable=usable, runtime_overhead=min(overhead, usable - 1),
+        memory_bandwidth=peaks.dram_bandwidth, peak_flops={"fp32": peaks.fp32},
+        efficiency=ev.fit.efficiency, op_overhead_s=ev.fit.op_overhead_s,
+        latency_error=ev.band,
         sources=_sources(setup, peaks, memory_ref, overhead_note, ev.fit, _fit_note(setup, ev),
                          ev.method),
+        cache_bytes=peaks.cache_bytes,
+        cache_bandwidth=peaks.bandwidth if peaks.cache_bytes else None,
     )
 
 
@@ -256,7 +256,9 @@ def calibrate(
     ev = evaluate(timings, _base_device(out.stem, peaks), progress)
     if progress:
         progress("writing the profile", 0, 1)
-    written = write_device(out, device_toml(_figures(out, role, setup, peaks, ev)))
+    text = device_toml(_profile(out, role, setup, peaks, ev),
+                       "Written by 'splitcost calibrate'; every figure's [sources] entry says how.")
+    written = write_device(out, text)
     if progress:
         progress("writing the profile", 1, 1)
     return CalibrationResult(str(out), written, peaks, ev.fit, ev.band, ev.method, ev.blocks,

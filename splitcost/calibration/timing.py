@@ -209,9 +209,11 @@ def peaks_from(times: dict[str, Timed], work: dict[str, float]) -> Peaks:
 
 def real_backbone(info: BackboneInfo, torch_device: str) -> nn.Module:
     """A real torchvision backbone (random weights, seed 0, ``eval()``) on ``torch_device``:
-    the same modules as ``profile(name)`` traces on meta tensors."""
-    torch.manual_seed(0)
-    return build(info, real=True)[0].eval().to(torch_device)
+    the same modules as ``profile(name)`` traces on meta tensors. The caller's RNG state is
+    kept."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return build(info, real=True)[0].eval().to(torch_device)
 
 
 def _detached(value: Any) -> Any:
@@ -266,8 +268,8 @@ def prepare(info: BackboneInfo, *, torch_device: str = "cpu", batch: int = 1) ->
     p = profile(info.name, INPUT_SHAPE, batch=batch)
     calls = module_frontier(p.trace)
     model = real_backbone(info, torch_device)
-    torch.manual_seed(1)
-    x = torch.randn(batch, *INPUT_SHAPE, device=torch_device)
+    x = torch.randn(batch, *INPUT_SHAPE, device=torch_device,
+                    generator=torch.Generator(torch_device).manual_seed(1))
     inputs = capture_inputs(model, [(c.path, c.name) for c in calls], x)
     blocks, tasks = [], []
     for c in calls:

@@ -8,13 +8,11 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+# typer vendors click (0.29 and later); every usage error derives from TyperException.
+from typer.exceptions import TyperException as UsageProblem
+
 from splitcost._version import __version__
 from splitcost.errors import InputError
-
-try:  # typer >= 0.20 vendors click; its errors derive from TyperException
-    from typer.exceptions import TyperException as UsageProblem
-except ImportError:  # pragma: no cover - older typer on click
-    from click import ClickException as UsageProblem  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 # The order commands are listed in --help: the main job first.
 ORDER = ("report", "sweep", "profile", "plan", "calibrate", "measure", "export", "plot",

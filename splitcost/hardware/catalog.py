@@ -17,6 +17,7 @@ from typing import Any
 from splitcost.errors import InputError, unknown_name
 from splitcost.hardware.device import PRECISIONS, SOURCE_KINDS, Device, Efficiency, Source
 from splitcost.hardware.link import Link, RadioEnergy, ideal_link
+from splitcost.hardware.schema import DEVICE_FIELDS, LINK_FIELDS, Field, Holds, cited
 from splitcost.kinds import COMPUTE_CLASSES
 from splitcost.units import Kind, parse_quantity, parse_rate
 
@@ -160,6 +161,17 @@ class _Fields:
         assert value is not None
         return value
 
+    def error_band(self, key: str, required: bool = False) -> float | None:
+        """A relative error band: a plain number in (0, 1)."""
+        value = self.raw(key, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                0 < float(value) < 1):
+            raise self.error(key, f"expected a relative error between 0 and 1 (0.25 = +/-25%), "
+                                  f"got {value!r}")
+        return float(value)
+
     def fraction(self, key: str, required: bool = True, default: float = 1.0) -> float:
         value = self.raw(key, required)
         if value is None:
@@ -214,68 +226,62 @@ def _sources(f: _Fields, figures: Iterable[str]) -> dict[str, Source]:
     return out
 
 
+def _values(f: _Fields, fields: Sequence[Field]) -> dict[str, Any]:
+    """Every field of the schema, parsed by what it holds (None: absent and optional)."""
+    out: dict[str, Any] = {}
+    for fld in fields:
+        if fld.key in ("schema", "name"):
+            continue  # checked by _read
+        if fld.holds is Holds.TEXT:
+            out[fld.key] = f.text(fld.key, fld.required, default="") or None
+        elif fld.holds is Holds.QUANTITY:
+            assert fld.unit is not None
+            out[fld.key] = f.quantity(fld.key, fld.unit, fld.required, fld.allow_zero)
+        elif fld.holds is Holds.FRACTION:
+            out[fld.key] = f.fraction(fld.key, fld.required) if (
+                fld.required or f.raw(fld.key, False) is not None) else None
+        elif fld.holds is Holds.ERROR:
+            out[fld.key] = f.error_band(fld.key, fld.required)
+    return out
+
+
 def _parse_device(path: Path) -> Device:
     f = _read(path)
-    role = f.text("role")
+    v = _values(f, DEVICE_FIELDS)
+    role = v["role"]
     if role not in ("edge", "server"):
-        raise f.error("role", f"expected 'edge' or 'server', got {role!r}")
-    total = round(f.need("memory.total", Kind.BYTES))
-    usable = round(f.need("memory.usable", Kind.BYTES))
-    overhead = round(f.need("memory.runtime_overhead", Kind.BYTES, allow_zero=True))
+        raise f.error("role", f"expected 'edge' or 'server', got {f.raw('role')!r}")
+    total = round(v["memory.total"])
+    usable = round(v["memory.usable"])
+    overhead = round(v["memory.runtime_overhead"])
     if usable > total:
         raise f.error("memory.usable", f"{usable:,} bytes is more than memory.total ({total:,})")
     if overhead >= usable:
         raise f.error("memory.runtime_overhead", "must be less than memory.usable")
-    bandwidth = f.need("memory.bandwidth", Kind.BYTE_RATE)
-    cache_size = f.quantity("memory.cache_size", Kind.BYTES, required=False)
-    cache_bw = f.quantity("memory.cache_bandwidth", Kind.BYTE_RATE, required=False)
+    cache_size, cache_bw = v["memory.cache_size"], v["memory.cache_bandwidth"]
     if (cache_size is None) != (cache_bw is None):
         missing = "memory.cache_bandwidth" if cache_bw is None else "memory.cache_size"
         raise f.error(missing, "missing: give the cache's size and bandwidth together")
-    peaks: dict[str, float] = {}
-    compute = f.raw("compute")
-    if not isinstance(compute, Mapping):
+    if not isinstance(f.raw("compute"), Mapping):
         raise f.error("compute", "expected a table")
-    for precision in PRECISIONS:
-        value = f.quantity(f"compute.{precision}", Kind.FLOP_RATE, required=precision == "fp32")
-        if value is not None:
-            peaks[precision] = value
-    eff = Efficiency(
-        *(f.fraction(f"compute.efficiency.{c}") for c in (*COMPUTE_CLASSES, "memory"))
-    )
-    op_overhead = f.need("compute.op_overhead", Kind.TIME, allow_zero=True)
-    active = f.quantity("power.active", Kind.POWER, required=False)
-    idle = f.quantity("power.idle", Kind.POWER, required=False, allow_zero=True)
-    error_band = f.raw("compute.latency_error", required=False)
-    if error_band is not None and (
-        isinstance(error_band, bool) or not isinstance(error_band, int | float) or error_band <= 0
-    ):
-        raise f.error("compute.latency_error", f"expected a positive fraction, got {error_band!r}")
-    figures = ["memory.total", "memory.usable", "memory.runtime_overhead", "memory.bandwidth"]
-    figures += [f"compute.{p}" for p in peaks]
-    figures += [f"compute.efficiency.{c}" for c in (*COMPUTE_CLASSES, "memory")]
-    figures += ["compute.op_overhead"]
-    figures += [k for k, v in (("power.active", active), ("power.idle", idle)) if v is not None]
-    if error_band is not None:
-        figures.append("compute.latency_error")
-    if cache_size is not None:
-        figures += ["memory.cache_size", "memory.cache_bandwidth"]
+    peaks = {p: v[f"compute.{p}"] for p in PRECISIONS if v.get(f"compute.{p}") is not None}
+    eff = Efficiency(*(v[f"compute.efficiency.{c}"] for c in (*COMPUTE_CLASSES, "memory")))
     return Device(
         name=f.text("name"),
-        title=f.text("title"),
+        title=v["title"],
         role=role,
-        summary=f.text("summary", required=False, default=f.text("title")),
+        summary=v["summary"] or v["title"],
         memory_total=total,
         memory_usable=usable,
         runtime_overhead=overhead,
-        memory_bandwidth=bandwidth,
+        memory_bandwidth=v["memory.bandwidth"],
         peak_flops=peaks,
         efficiency=eff,
-        op_overhead_s=op_overhead,
-        power_active_w=active,
-        power_idle_w=idle,
-        latency_error=None if error_band is None else float(error_band),
-        sources=_sources(f, figures),
+        op_overhead_s=v["compute.op_overhead"],
+        power_active_w=v["power.active"],
+        power_idle_w=v["power.idle"],
+        latency_error=v["compute.latency_error"],
+        sources=_sources(f, cited(DEVICE_FIELDS, v)),
         path=str(path),
         cache_bytes=None if cache_size is None else round(cache_size),
         cache_bandwidth=cache_bw,
@@ -284,40 +290,31 @@ def _parse_device(path: Path) -> Device:
 
 def _parse_link(path: Path) -> Link:
     f = _read(path)
-    bandwidth = f.need("bandwidth", Kind.RATE)
-    down = f.quantity("downlink", Kind.RATE, required=False)
-    rtt = f.need("rtt", Kind.TIME, allow_zero=True)
-    efficiency = f.fraction("efficiency")
-    p10 = f.quantity("bandwidth_p10", Kind.RATE, required=False)
-    p90 = f.quantity("bandwidth_p90", Kind.RATE, required=False)
+    v = _values(f, LINK_FIELDS)
+    bandwidth = v["bandwidth"]
+    p10, p90 = v["bandwidth_p10"], v["bandwidth_p90"]
     if p10 is not None and p10 > bandwidth:
         raise f.error("bandwidth_p10", "must not exceed the median 'bandwidth'")
     if p90 is not None and p90 < bandwidth:
         raise f.error("bandwidth_p90", "must not be below the median 'bandwidth'")
     energy = None
-    figures = ["bandwidth", "rtt", "efficiency"]
-    figures += [k for k, v in (("downlink", down), ("bandwidth_p10", p10), ("bandwidth_p90", p90))
-                if v is not None]
     if f.raw("energy", required=False) is not None:
-        per_bit = f.need("energy.per_bit", Kind.ENERGY_PER_BIT, allow_zero=True)
-        base = f.quantity("energy.base_power", Kind.POWER, required=False, allow_zero=True)
-        tail = f.quantity("energy.tail", Kind.ENERGY, required=False, allow_zero=True)
-        energy = RadioEnergy(per_bit, base or 0.0, tail or 0.0)
-        figures.append("energy.per_bit")
-        figures += [k for k, v in (("energy.base_power", base), ("energy.tail", tail))
-                    if v is not None]
+        if v["energy.per_bit"] is None:
+            raise f.error("energy.per_bit", "missing: an [energy] table needs per_bit")
+        energy = RadioEnergy(v["energy.per_bit"], v["energy.base_power"] or 0.0,
+                             v["energy.tail"] or 0.0)
     return Link(
         name=f.text("name"),
-        title=f.text("title"),
-        summary=f.text("summary", required=False, default=f.text("title")),
+        title=v["title"],
+        summary=v["summary"] or v["title"],
         bandwidth_bps=bandwidth,
-        rtt_s=rtt,
-        efficiency=efficiency,
-        downlink_bps=down,
+        rtt_s=v["rtt"],
+        efficiency=v["efficiency"],
+        downlink_bps=v["downlink"],
         bandwidth_p10_bps=p10,
         bandwidth_p90_bps=p90,
         energy=energy,
-        sources=_sources(f, figures),
+        sources=_sources(f, cited(LINK_FIELDS, v)),
         path=str(path),
     )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
+import os
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -280,12 +281,18 @@ def build_user(spec: str, *, real: bool = False) -> tuple[nn.Module, str]:
     ``real`` (never copied or moved), as a meta twin otherwise.
     """
     module_name, _, attr = spec.partition(":")
-    if "" not in sys.path:
-        sys.path.insert(0, "")
+    # Like `python -m`, the working folder is searched, but only while this import runs.
+    here = os.getcwd()
+    added = here not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, here)
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
         raise InputError(f"cannot import {module_name!r} for --backbone {spec!r}: {e}") from None
+    finally:
+        if added and here in sys.path:
+            sys.path.remove(here)
     factory = getattr(module, attr, None)
     if factory is None:
         public = [n for n in dir(module) if not n.startswith("_")]

@@ -93,3 +93,17 @@ def render(result: Any, fmt: Format | str = Format.TABLE,
     kind = key_of(type(result))
     chosen = parse_format(str(fmt), kind)
     return _VIEWS[kind][chosen](result, options or RenderOptions())
+
+
+def to_text(result: Any, fmt: Format | str = Format.TABLE, width: int = 100) -> str:
+    """The result in ``fmt`` as plain text; a table laid out for ``width`` columns."""
+    out = render(result, fmt, RenderOptions(width=width))
+    if isinstance(out, str):
+        return out
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, force_terminal=False).print(out)
+    return buffer.getvalue()
