@@ -178,7 +178,7 @@ def _find(new: dict[str, Any], path: str) -> Any:
 @pytest.mark.parametrize("name", sorted(p.stem for p in PREMOVE.glob("*.json")))
 def test_the_move_changed_no_figure(results: dict[str, Any], name: str) -> None:
     old = json.loads((PREMOVE / f"{name}.json").read_text())
-    make, kind = CASES[name]
+    _, kind = CASES[name]
     new = json.loads(json.dumps(envelope(kind, results[name].to_dict()), default=str))
     numbers = [(p, v) for p, v in _leaves(old)
                if isinstance(v, int | float) and not isinstance(v, bool)]
