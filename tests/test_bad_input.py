@@ -25,7 +25,7 @@ TRACED = ("report", "sweep", "profile", "plan")
 PRICED = ("report", "sweep", "plan")
 
 _rows(TRACED, "--backbone", {
-    "": ("--backbone is empty",),
+    "": ("--backbone", "is empty"),
     "efficentnet": ("unknown backbone", "closest: efficientnet"),
     "RESNET5": ("unknown backbone", "resnet50"),
     "pkg.nothere:make": ("cannot import 'pkg.nothere'",),

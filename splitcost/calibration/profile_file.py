@@ -19,20 +19,21 @@ def check_out(out: Path) -> Path:
     special file systems)."""
     out = Path(out)
     if out.suffix != ".toml":
-        raise InputError(f"--out: expected a .toml file, got {str(out)!r}")
+        raise InputError(f"expected a .toml file, got {str(out)!r}", parameter="out")
     if out.is_dir():
-        raise InputError(f"--out: {str(out)!r} is a directory")
+        raise InputError(f"{str(out)!r} is a directory", parameter="out")
     parent = out.parent
     if not parent.is_dir():
-        raise InputError(f"--out: folder {str(parent)!r} does not exist")
+        raise InputError(f"folder {str(parent)!r} does not exist", parameter="out")
     try:
         fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{out.stem}.", suffix=".tmp")
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise InputError(f"--out: cannot write in {str(parent)!r}: {e.strerror or e}") from None
+        raise InputError(f"cannot write in {str(parent)!r}: {e.strerror or e}",
+                         parameter="out") from None
     if out.exists() and not os.access(out, os.W_OK):
-        raise InputError(f"--out: cannot replace {str(out)!r} (permission denied)")
+        raise InputError(f"cannot replace {str(out)!r} (permission denied)", parameter="out")
     return out
 
 
@@ -45,8 +46,8 @@ def write_device(out: Path, text: str) -> Device:
     try:
         fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".tmp")
     except OSError as e:
-        raise InputError(f"--out: cannot write in {str(out.parent)!r}: {e.strerror or e}"
-                         ) from None
+        raise InputError(f"cannot write in {str(out.parent)!r}: {e.strerror or e}"
+                         , parameter="out") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -57,6 +58,7 @@ def write_device(out: Path, text: str) -> Device:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         if isinstance(e, OSError):
-            raise InputError(f"--out: cannot write {str(out)!r}: {e.strerror or e}") from None
+            raise InputError(f"cannot write {str(out)!r}: {e.strerror or e}",
+                             parameter="out") from None
         raise
     return load_device(str(out))

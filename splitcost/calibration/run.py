@@ -65,21 +65,22 @@ def check_models(models: Sequence[str]) -> list[BackboneInfo]:
     """Resolve every calibration model before anything is timed (unknown names fail fast)."""
     names = [m.strip() for m in models if m.strip()]
     if not names:
-        raise InputError("--models: give at least one torchvision backbone, e.g. resnet18")
+        raise InputError("give at least one torchvision backbone, e.g. resnet18",
+                         parameter="models")
     infos = [resolve(n) for n in names]
     for info in infos:
         if info.source != "torchvision":
-            raise InputError(f"--models: {info.requested!r} is not a torchvision model; "
-                             "calibration builds real torchvision backbones")
+            raise InputError(f"{info.requested!r} is not a torchvision model; "
+                             "calibration builds real torchvision backbones", parameter="models")
     if len({i.name for i in infos}) != len(infos):
-        raise InputError("--models: a model is named twice")
+        raise InputError("a model is named twice", parameter="models")
     return infos
 
 
 def check_torch_device(torch_device: str) -> str:
     key = torch_device.strip().lower()
     if key not in ("cpu", "cuda"):
-        raise InputError(f"--torch-device: expected cpu or cuda, got {torch_device!r}")
+        raise InputError(f"expected cpu or cuda, got {torch_device!r}", parameter="torch_device")
     if key == "cuda" and not torch.cuda.is_available():
         raise InputError(f"--torch-device cuda: CUDA is not available here (torch "
                          f"{torch.__version__}, built for CUDA {torch.version.cuda or 'none'})")
@@ -242,9 +243,9 @@ def calibrate(
     seconds per block; ``retries`` of a measurement that other processes disturbed."""
     out = check_out(Path(out))
     if role not in ("edge", "server"):
-        raise InputError(f"--role: expected edge or server, got {role!r}")
+        raise InputError(f"expected edge or server, got {role!r}", parameter="role")
     if batch < 1:
-        raise InputError(f"--batch: expected an integer of at least 1, got {batch}")
+        raise InputError(f"expected an integer of at least 1, got {batch}", parameter="batch")
     if min_run_time <= 0 or rounds < 1 or retries < 0 or (threads is not None and threads < 1):
         raise InputError(f"min_run_time, rounds and threads must be positive and retries at "
                          f"least 0, got {min_run_time}, {rounds}, {threads} and {retries}")

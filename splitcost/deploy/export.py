@@ -81,7 +81,7 @@ def export_split(net: MTLNet, split: SplitNet, out: str | os.PathLike[str], *,
         raise InputError(f"--out {str(out_dir)!r} exists and is not a folder")
     if not out_dir.parent.is_dir():
         # Make the folder asked for, never a tree of them from a mistyped path.
-        raise InputError(f"--out: folder {str(out_dir.parent)!r} does not exist")
+        raise InputError(f"folder {str(out_dir.parent)!r} does not exist", parameter="out")
     out_dir.mkdir(exist_ok=True)
     x = torch.randn((batch, *net.input_shape))
     notes: list[str] = []

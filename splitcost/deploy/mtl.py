@@ -79,7 +79,7 @@ def build_mtl(backbone: str | nn.Module, tasks: int | str | list[int] = 3,
     """
     shape = tuple(int(d) for d in input_shape)
     if hidden < 1:
-        raise InputError(f"--hidden: expected at least 1, got {hidden}")
+        raise InputError(f"expected at least 1, got {hidden}", parameter="hidden")
     module = build_backbone(backbone, shape) if isinstance(backbone, str) else backbone
     features = zb_features(module, shape)
     task_list: list[Task] = parse_tasks(tasks)

@@ -68,8 +68,8 @@ def training_memory(model: nn.Module, inputs: Sequence[torch.Tensor], optimizer:
     """
     key = optimizer.strip().lower()
     if key not in OPTIMIZER_STATE:
-        raise InputError(f"--optimizer: expected one of {', '.join(OPTIMIZER_STATE)}, got "
-                         f"{optimizer!r}")
+        raise InputError(f"expected one of {', '.join(OPTIMIZER_STATE)}, got "
+                         f"{optimizer!r}", parameter="optimizer")
     named = list(model.named_parameters())
 
     def is_frozen(name: str) -> bool:

@@ -100,7 +100,8 @@ def resolve(requested: str, whole: bool = False) -> BackboneInfo:
     """Name -> BackboneInfo, without building anything (unknown names list the closest)."""
     text = requested.strip()
     if not text:
-        raise InputError("--backbone is empty; give a name such as efficientnet or resnet50")
+        raise InputError("is empty; give a name such as efficientnet or resnet50",
+                         parameter="backbone")
     if ":" in text:
         module, _, factory = text.partition(":")
         if not module or not factory:

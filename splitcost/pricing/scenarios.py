@@ -242,9 +242,13 @@ def mtl_split(pr: PricingRequest) -> Scenario:
     return split(pr, flat, ScenarioKind.MTL_SPLIT)
 
 
+PRICERS = {ScenarioKind.LOC: loc, ScenarioKind.MTL_LOCAL: mtl_local, ScenarioKind.ROC: roc,
+           ScenarioKind.MTL_SPLIT: mtl_split}
+
+
 def price(pr: PricingRequest, extra_cuts: Sequence[Cut] = ()) -> tuple[Scenario, ...]:
     """The four scenarios of the paper, in its order, then ``Split@cut`` for each extra cut."""
-    return (loc(pr), mtl_local(pr), roc(pr), mtl_split(pr), *(split(pr, c) for c in extra_cuts))
+    return (*(PRICERS[kind](pr) for kind in PAPER_SCENARIOS), *(split(pr, c) for c in extra_cuts))
 
 
 def _numel(shape: tuple[int, ...]) -> int:

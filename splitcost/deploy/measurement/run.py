@@ -65,15 +65,17 @@ def measure(
     """Run the split for real: ``images`` inferences after ``warmup``, on loopback (a server
     process started here) or against ``connect`` (``host:port``, started with ``--serve``).
     ``threads`` sets torch's intra-op threads here and in a spawned server (as calibrated)."""
-    if images < 1 or warmup < 0:
-        raise InputError(f"--images must be at least 1 and --warmup at least 0, got {images} "
-                         f"and {warmup}")
+    if images < 1:
+        raise InputError(f"expected at least 1, got {images}", parameter="images")
+    if warmup < 0:
+        raise InputError(f"expected at least 0, got {warmup}", parameter="warmup")
     if timeout <= 0:
-        raise InputError(f"--timeout must be positive, got {timeout:g}")
+        raise InputError(f"expected a positive number of seconds, got {timeout:g}",
+                         parameter="timeout")
     payload_encoding(payload_dtype)
     if cut == "input" and payload_dtype != "float32":
-        raise InputError("--cut input sends the input as float32 (RoC); --payload-dtype "
-                         "applies to a cut after the first layer")
+        raise InputError("a cut at the input sends the input as float32 (RoC); the payload "
+                         "dtype applies to a cut after the first layer", parameter="payload_dtype")
     cfg = SplitConfig(backbone, tuple(t.classes for t in parse_tasks(tasks)), cut,
                       tuple(int(d) for d in input_shape), hidden, seed)
     dev = load_device(device) if isinstance(device, str) else device
@@ -83,7 +85,7 @@ def measure(
     if connect is not None:
         parse_address(connect)
     if threads is not None and threads < 1:
-        raise InputError(f"--threads must be at least 1, got {threads}")
+        raise InputError(f"expected at least 1, got {threads}", parameter="threads")
     net, split = build_split(cfg)
     with contextlib.ExitStack() as stack:
         if threads is not None:
