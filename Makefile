@@ -17,9 +17,9 @@ install: $(VENV)/.installed
 
 # ruff, mypy --strict on splitcost/, and the import contract (the layers of the stack).
 lint: install
-	$(BIN)/ruff check splitcost tests benchmarks examples fuzz
-	$(BIN)/mypy
-	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m ruff check splitcost tests benchmarks examples fuzz
+	$(BIN)/python -m mypy
+	$(BIN)/python -c 'import sys; from importlinter.cli import lint_imports_command; sys.argv[1:] = ["--no-cache"]; sys.exit(lint_imports_command())' 
 
 # Everything CI runs.
 test: lint
