@@ -50,10 +50,39 @@ def _root(
     device (LoC, MTL-Local), on a server (RoC), or split between them (MTL-Split, any cut)."""
 
 
+def repeated_option(argv: list[str]) -> str | None:
+    """The first option that takes one value and is given more than once (click keeps the last
+    one silently: ``--backbone a --backbone b`` would price b alone)."""
+    from typer.core import TyperOption
+
+    group = typer.main.get_command(app)
+    name = next((a for a in argv if not a.startswith("-")), None)
+    commands = getattr(group, "commands", {})
+    sub = commands.get(name) if name else None
+    if sub is None:
+        return None
+    rest = argv[argv.index(name) + 1:]
+    for param in sub.params:
+        if not isinstance(param, TyperOption) or param.multiple or param.is_flag:
+            continue
+        opts = [*param.opts, *param.secondary_opts]
+        count = sum(1 for a in rest if a in opts or any(a.startswith(o + "=") for o in opts
+                                                       if o.startswith("--")))
+        if count > 1:
+            hint = (" (to compare backbones side by side: splitcost explore --backbone a,b)"
+                    if param.name == "backbone" else "")
+            return f"{max(opts, key=len)}: given {count} times; give it once{hint}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one line and exit status 2 for any bad input, never a traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    problem = repeated_option(args)
+    if problem:
+        _fail(problem)
     try:
-        code = app(args=argv, prog_name="splitcost", standalone_mode=False)
+        code = app(args=args, prog_name="splitcost", standalone_mode=False)
     except InputError as e:
         from splitcost.cli.options import FLAGS
 

@@ -92,7 +92,10 @@ OPTIONS: dict[str, Opt] = {o.name: o for o in (
          help="Add Split@NAME for a cut from 'splitcost sweep' (a module path, input, output "
          "or opN); repeatable."),
     _opt("plot_file", Path | None, None, "--plot",
-         help="Also write a figure: FILE.png or FILE.svg (needs matplotlib)."),
+         help="Also write a figure: FILE.png, FILE.svg or FILE.pdf (needs matplotlib)."),
+    _opt("sources", bool, False, "--sources",
+         help="Cite the source of every device and link figure used (vendor, measured, "
+         "derived, estimate or calibrated)."),
 )}
 
 

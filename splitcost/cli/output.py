@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,24 @@ def emit(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+# Piped or redirected output with no COLUMNS: lines as long as they are, so that grep finds a
+# sentence whole and a table keeps every column.
+UNWRAPPED = 100_000
+
+
+def console_width() -> int | None:
+    """The width output is laid out for: the terminal's, else ``COLUMNS``, else None (piped:
+    nothing is wrapped)."""
+    if sys.stdout.isatty():
+        return None  # rich asks the terminal
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else UNWRAPPED
+
+
 def print_rich(renderable: Any) -> None:
     from rich.console import Console
 
-    # Piped or redirected output gets a wide page rather than cells cut at 80 columns.
-    console = Console() if sys.stdout.isatty() else Console(width=160)
-    console.print(renderable)
+    Console(width=console_width()).print(renderable)
 
 
 def show(result: Any, fmt: Format, options: RenderOptions | None = None) -> None:

@@ -6,6 +6,8 @@ the API parameter and :func:`splitcost.cli.app.main` writes the flag.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,9 @@ def model_spec(m: ModelArgs) -> tuple[InputSpec, str]:
 
 def traced(m: ModelArgs, *, whole: bool = False, **training: Any) -> Profile:
     """The backbone's profile (the trace: torch is imported here)."""
+    if "," in m.backbone:
+        raise InputError(f"one backbone per command, got {m.backbone!r}; compare several side "
+                         "by side with 'splitcost explore --backbone a,b'", parameter="backbone")
     spec, dtype = model_spec(m)
     from splitcost.network.profiler import profile
 
@@ -94,6 +99,18 @@ def sweep(s: SweepArgs) -> dict[str, Any]:
         raise e.about("max_payload") from None
     return {"depth": s.depth, "every_op": cuts == "all", "objective": objective, "slo_s": slo,
             "max_payload_bytes": limit}
+
+
+@contextmanager
+def cut_flag() -> Iterator[None]:
+    """The API's ``cuts`` (a list of names) is the command line's repeatable ``--cut``, not the
+    sweep's ``--cuts blocks|all``: say so in the error."""
+    try:
+        yield
+    except InputError as e:
+        if e.parameter == "cuts":
+            raise InputError(e.message, parameter="cut") from None
+        raise
 
 
 def plot_path(path: Path | None, parameter: str = "plot_file") -> Path | None:

@@ -8,12 +8,12 @@ from splitcost.cli import parse
 from splitcost.cli.app import app
 from splitcost.cli.options import FleetArgs, ModelArgs, PricingArgs, command
 from splitcost.cli.output import show, write_plot
-from splitcost.render.registry import Format
+from splitcost.render.registry import Format, RenderOptions
 
 RESULT = "splitcost.studies.plan:Plan"
 
 
-@command(app, result=RESULT, shared=("cut", "plot_file"))
+@command(app, result=RESULT, shared=("cut", "plot_file", "sources"))
 def plan(
     model: ModelArgs,
     pricing: PricingArgs,
@@ -21,6 +21,7 @@ def plan(
     fmt: Format = Format.TABLE,
     cut: list[str] | None = None,
     plot_file: Path | None = None,
+    sources: bool = False,
 ) -> None:
     """Fleet sizing: utilisation, ingress, servers needed and the binding resource."""
     plot = parse.plot_path(plot_file)
@@ -28,6 +29,7 @@ def plan(
     options = parse.fleet(fleet)
     from splitcost.studies.plan import plan_request
 
-    pl = plan_request(inputs.request(parse.traced(model)), cuts=cut or [], **options)
+    with parse.cut_flag():
+        pl = plan_request(inputs.request(parse.traced(model)), cuts=cut or [], **options)
     write_plot(plot, pl)
-    show(pl, fmt)
+    show(pl, fmt, RenderOptions(sources=sources))

@@ -12,12 +12,12 @@ from splitcost.cli import parse
 from splitcost.cli.app import app
 from splitcost.cli.options import ModelArgs, PricingArgs, command
 from splitcost.cli.output import show, write_plot
-from splitcost.render.registry import Format
+from splitcost.render.registry import Format, RenderOptions
 
 RESULT = "splitcost.studies.compare:Report"
 
 
-@command(app, result=RESULT, shared=("cut", "plot_file"))
+@command(app, result=RESULT, shared=("cut", "plot_file", "sources"))
 def report(
     model: ModelArgs,
     pricing: PricingArgs,
@@ -30,12 +30,14 @@ def report(
     fmt: Format = Format.TABLE,
     cut: list[str] | None = None,
     plot_file: Path | None = None,
+    sources: bool = False,
 ) -> None:
     """Compare LoC, MTL-Local, RoC and MTL-Split, with a one-line verdict."""
     plot = parse.plot_path(plot_file)
     inputs = parse.pricing(pricing, images=images, processes=processes)
     from splitcost.studies.compare import compare_request
 
-    r = compare_request(inputs.request(parse.traced(model)), cuts=cut or [])
+    with parse.cut_flag():
+        r = compare_request(inputs.request(parse.traced(model)), cuts=cut or [])
     write_plot(plot, r)
-    show(r, fmt)
+    show(r, fmt, RenderOptions(sources=sources))

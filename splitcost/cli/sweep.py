@@ -8,18 +8,19 @@ from splitcost.cli import parse
 from splitcost.cli.app import app
 from splitcost.cli.options import ModelArgs, PricingArgs, SweepArgs, command
 from splitcost.cli.output import show, write_plot
-from splitcost.render.registry import Format
+from splitcost.render.registry import Format, RenderOptions
 
 RESULT = "splitcost.studies.sweep:Sweep"
 
 
-@command(app, result=RESULT, shared=("plot_file",))
+@command(app, result=RESULT, shared=("plot_file", "sources"))
 def sweep(
     model: ModelArgs,
     pricing: PricingArgs,
     sweep_args: SweepArgs,
     fmt: Format = Format.TABLE,
     plot_file: Path | None = None,
+    sources: bool = False,
 ) -> None:
     """Every cut priced: payload, edge memory, latency, the best one and where it flips."""
     plot = parse.plot_path(plot_file)
@@ -29,4 +30,4 @@ def sweep(
 
     sw = sweep_request(inputs.request(parse.traced(model)), **options)
     write_plot(plot, sw)
-    show(sw, fmt)
+    show(sw, fmt, RenderOptions(sources=sources))

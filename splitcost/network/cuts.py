@@ -9,7 +9,9 @@ returned by the network (:func:`splitcost.network.liveness.crossing`). ``k = -1`
 Cuts are presented at module boundaries: by default the backbone's top-level blocks, where a block
 that holds more than half of the operators is replaced by its children (a ViT's encoder becomes
 its layers); ``depth=N`` takes the modules at depth N (and shallower leaves); ``every_op=True``
-takes every operator boundary.
+takes every operator boundary but those of views and of operators that only allocate (an
+``empty`` that reads no tensor: a cut after it is the cut before it, plus an uninitialised
+buffer).
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def cut_positions(trace: Trace, depth: int | None = None, every_op: bool = False
     positions: list[tuple[int, str, str]] = [(-1, "input", "input")]
     if every_op:
         for op in trace.ops:
-            if not op.is_view:
+            if not op.is_view and op.inputs:
                 positions.append((op.index, f"op{op.index}:{op.op.removeprefix('aten.')}",
                                   "operator"))
     else:
@@ -261,15 +263,23 @@ def cuts(trace: Trace, depth: int | None = None, every_op: bool = False) -> tupl
                  cut_positions(trace, depth, every_op))
 
 
-def find_cut(trace: Trace, name: str, analysis: CutAnalysis | None = None) -> Cut:
+def find_cut(trace: Trace, name: str, analysis: CutAnalysis | None = None,
+             root: str = "") -> Cut:
     """A cut by name: a module path (any depth), ``input``, ``output`` or ``opN``.
 
-    Pass an existing ``analysis`` of the same trace to price several cuts without redoing it.
+    ``root`` is where the backbone sits in the whole model (``features`` for torchvision's
+    ``model.features``): the model's own path, ``features.6``, names the backbone's ``6``. Pass
+    an existing ``analysis`` of the same trace to price several cuts without redoing it.
     """
     from splitcost.errors import unknown_name
 
     analysis = analysis or CutAnalysis(trace)
     n = len(trace.ops)
+    name = str(name).strip()
+    if root and name.startswith(root + "."):
+        inner = name[len(root) + 1:]
+        if any(c.path == inner and c.depth > 0 for c in trace.calls):
+            name = inner
     if name == "input":
         return analysis.cut(-1, "input", "input")
     if name in ("output", "Z_b", "zb"):
@@ -283,4 +293,6 @@ def find_cut(trace: Trace, name: str, analysis: CutAnalysis | None = None) -> Cu
             k = int(head)
             return analysis.cut(k, f"op{k}:{trace.ops[k].op.removeprefix('aten.')}", "operator")
     known = [c.path for c in trace.calls if c.depth > 0] + ["input", "output"]
+    if root:
+        known += [f"{root}.{c.path}" for c in trace.calls if c.depth > 0]
     raise unknown_name("cut", name, known, "use a module path from 'splitcost sweep' or opN")

@@ -29,6 +29,7 @@ class BackboneInfo:
     source: str  # "torchvision", "user" or "module"
     rule: str  # sentence: how the backbone was cut from the model
     whole: bool
+    root: str = ""  # the backbone's module path in the whole model ("features"), "" for none
 
 
 @dataclass(frozen=True)

@@ -117,8 +117,9 @@ def resolve(requested: str, whole: bool = False) -> BackboneInfo:
         )
     if whole:
         return BackboneInfo(name, requested, "torchvision", "the whole classifier", True)
-    rule = FAMILY_RULES[family_of(name)][1]
-    return BackboneInfo(name, requested, "torchvision", f"{name}(): {rule}", False)
+    parts, rule = FAMILY_RULES[family_of(name)]
+    root = parts if isinstance(parts, str) and parts != "vit" else ""
+    return BackboneInfo(name, requested, "torchvision", f"{name}(): {rule}", False, root)
 
 
 # --- building on meta -----------------------------------------------------------------------

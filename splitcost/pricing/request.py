@@ -88,7 +88,7 @@ class PricingRequest:
         return CutAnalysis(self.backbone.trace)
 
     def cut(self, name: str) -> Cut:
-        return find_cut(self.backbone.trace, name, self.cut_analysis)
+        return find_cut(self.backbone.trace, name, self.cut_analysis, self.backbone.backbone.root)
 
     @cached_property
     def times(self) -> SideTimes:

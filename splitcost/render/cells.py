@@ -11,6 +11,8 @@ from splitcost.render.explain import band_basis
 from splitcost.units import format_bytes, format_seconds, format_shape
 
 if TYPE_CHECKING:
+    from splitcost.network.cuts import Cut
+    from splitcost.network.profile import Profile
     from splitcost.pricing.scenarios import Scenario
 
 
@@ -32,9 +34,18 @@ def fits_cell(s: Scenario) -> str:
 
 
 def band_cell(s: Scenario, k: int = 1) -> str:
+    """``68.3-114 ms``, or ``912 ms - 1.2 s`` when the ends differ in unit."""
     if s.band is None:
         return "-"
-    return f"{format_seconds(s.band.low_s * k)} - {format_seconds(s.band.high_s * k)}"
+    return span_text(s.band.low_s * k, s.band.high_s * k)
+
+
+def span_text(low_s: float, high_s: float) -> str:
+    low, high = format_seconds(low_s), format_seconds(high_s)
+    low_value, _, low_unit = low.rpartition(" ")
+    if low_unit == high.rpartition(" ")[2]:
+        return f"{low_value}-{high}"
+    return f"{low} - {high}"
 
 
 def band_notes(scenarios: Sequence[Scenario]) -> tuple[str, ...]:
@@ -54,3 +65,24 @@ def tensors_cell(shapes: Sequence[tuple[int, ...]]) -> str:
 
 def pct(x: float) -> str:
     return "-" if x == 0 else ("inf" if x == float("inf") else f"{100 * x:.0f}%")
+
+
+def block_label(profile: Profile, cut: Cut) -> str:
+    """What a cut comes after, in a few words: ``4x MBConv`` (a Sequential of four),
+    ``Bottleneck``, ``input (RoC)``, ``Z_b (MTL-Split)``, or the operator."""
+    if cut.kind == "input":
+        return "input (RoC)"
+    if cut.kind == "output":
+        return "Z_b (MTL-Split)"
+    if cut.kind == "operator":
+        return cut.name.partition(":")[2] or cut.name
+    rows = {m.path: m for m in profile.modules}
+    row = rows.get(cut.name)
+    if row is None:
+        return "-"
+    kids = [m.type for m in profile.modules
+            if m.depth == row.depth + 1 and m.path.startswith(row.path + ".")]
+    if row.type in ("Sequential", "ModuleList", "Stages") and kids:
+        kinds = sorted(set(kids))
+        return f"{len(kids)}x {kinds[0]}" if len(kinds) == 1 else f"{len(kids)} blocks"
+    return row.type

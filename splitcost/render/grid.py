@@ -30,6 +30,18 @@ class Grid:
     dim_rows: tuple[int, ...] = ()  # rows shown dimmed (infeasible)
     bold_rows: tuple[int, ...] = ()  # rows shown bold (recommended)
     verdict: str | None = None  # the one line that answers the question, after the table
+    # Layout at a given width (render/table.py): the columns by importance (unlisted ones
+    # after, in order), the first ``essential`` of them never left out (else the rows become
+    # blocks); below ``blocks_below`` columns, one block per row.
+    priority: tuple[int | tuple[int, ...], ...] = ()  # a tuple: columns shown together
+    essential: int = 1
+    blocks_below: int = 0
+
+    @property
+    def wrap(self) -> tuple[int, ...]:
+        """Columns of words, which may wrap: neither numbers nor names."""
+        return tuple(i for i in range(len(self.columns))
+                     if i not in self.right and i not in self.keep)
 
 
 def link_line(link: Link) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
-from splitcost.kinds import ConstraintKind
+from splitcost.kinds import ConstraintKind, Objective
 from splitcost.pricing.breakeven import Parameter
-from splitcost.units import format_bytes, format_rate, format_seconds
+from splitcost.units import format_bytes, format_energy, format_rate, format_seconds
 
 if TYPE_CHECKING:
+    from splitcost.pricing.scenarios import Scenario
     from splitcost.studies.compare import Report, Verdict
     from splitcost.studies.plan import Plan
     from splitcost.studies.sweep import Sweep, Violation
@@ -53,27 +55,60 @@ def violation(v: Violation) -> str:
     return f"{v.kind} ({format_bytes(v.needed)} > {format_bytes(v.limit)})"
 
 
+def _local_text(sw: Sweep) -> str:
+    """MTL-Local against the user's limits: its latency, and a warning when its likely range
+    straddles the SLO."""
+    local = sw.local
+    text = (f"MTL-Local (everything on {sw.device.name}, no link) meets them: "
+            f"{format_seconds(local.total_s)}")
+    if sw.slo_s is not None:
+        text += f" against the {format_seconds(sw.slo_s)} SLO"
+        band = local.band
+        if band is not None and band.low_s <= sw.slo_s < band.high_s:
+            text += (f", but its likely range {format_seconds(band.low_s)} - "
+                     f"{format_seconds(band.high_s)} straddles the limit: measure it on the "
+                     "device")
+    return text
+
+
+def _objective_value(objective: Objective, s: Scenario) -> float:
+    if objective is Objective.ENERGY:
+        return s.energy.total_j if s.energy else math.inf
+    return s.total_s
+
+
+def _option(name: str) -> str:
+    """A cut's name quoted; MTL-Local, a scenario, as it is."""
+    return name if name == "MTL-Local" else f"'{name}'"
+
+
 def sweep_verdict(sw: Sweep) -> str:
     best = sw.best_result
+    local = sw.local
     if best is None:
-        return (f"No cut meets every constraint on {sw.device.name} and {sw.server.name}; "
-                "see the violations per cut.")
+        text = f"No cut meets every constraint on {sw.device.name} and {sw.server.name}"
+        if sw.local_ok:
+            return text + "; " + _local_text(sw) + "."
+        return text + "; nor does MTL-Local; see the violations per cut."
     s = best.scenario
     text = (f"Best cut for {sw.objective}: '{best.cut.name}' ({format_seconds(s.total_s)} per "
             f"inference, payload {format_bytes(s.payload_bytes)}, edge memory "
             f"{format_bytes(s.edge_memory_bytes)})")
     for c in sw.crossovers:
-        text += f"; {c.direction} {format_rate(c.bandwidth_bps)} '{c.winner}' wins"
+        text += f"; {c.direction} {format_rate(c.bandwidth_bps)} {_option(c.winner)} wins"
     if not sw.crossovers:
         text += "; no other option wins at any uplink bandwidth"
     if sw.close:
         names = ", ".join(f"'{sw.results[i].cut.name}'" for i in sw.close[:4])
         text += (f"; within the latency model's error band of it: {names} (measure these "
                  "on the device)")
-    local = sw.local
-    if local.feasible and local.total_s < s.total_s:
-        text = (f"Running everything on {sw.device.name} (MTL-Local, "
-                f"{format_seconds(local.total_s)}) beats every cut on this link. " + text)
+    if sw.local_ok and sw.objective in (Objective.LATENCY, Objective.ENERGY):
+        mine, theirs = _objective_value(sw.objective, local), _objective_value(sw.objective, s)
+        if mine < theirs:
+            shown = (format_seconds(mine) if sw.objective is Objective.LATENCY
+                     else format_energy(mine))
+            text = (f"Running everything on {sw.device.name} (MTL-Local, {shown}) beats every "
+                    f"cut on this link for {sw.objective}. " + text)
     return text + "."
 
 

@@ -17,11 +17,12 @@ from splitcost.hardware.device import Device
 from splitcost.hardware.encoding import Encoding
 from splitcost.hardware.link import Link
 from splitcost.kinds import ConstraintKind, MemoryModel
+from splitcost.network.cuts import cut_positions
 from splitcost.network.profile import Profile
 from splitcost.network.tasks import Task
 from splitcost.pricing.breakeven import Flip, nearest_flips, scenario_flips
 from splitcost.pricing.request import PricingRequest
-from splitcost.pricing.scenarios import Scenario, price
+from splitcost.pricing.scenarios import Scenario, price, split
 from splitcost.pricing.sensitivity import Sensitivity, most_sensitive, sensitivity
 from splitcost.studies.inputs import given_request, pricing_request
 
@@ -87,6 +88,9 @@ class Report:
     raw_input: RawInputNote | None = None
     breakeven: tuple[Flip, ...] = ()
     sensitivity: tuple[Sensitivity, ...] = ()
+    # The fastest split at a module boundary that fits (not the input or Z_b): what the
+    # report points to when it beats MTL-Split on this link.
+    best_cut: Scenario | None = None
 
     @property
     def best(self) -> str | None:
@@ -154,6 +158,7 @@ class Report:
             "raw_input_smaller": None if self.raw_input is None else self.raw_input.to_dict(),
             "breakeven": [f.to_dict() for f in self.breakeven],
             "sensitivity": [s.to_dict() for s in self.sensitivity],
+            "best_cut": None if self.best_cut is None else self.best_cut.to_dict(),
         }
 
 
@@ -190,8 +195,9 @@ def compare(
 
 
 def compare_request(request: PricingRequest, *, cuts: Sequence[str] = (),
-                    what_if: bool = True) -> Report:
-    """:func:`compare` for a request already built."""
+                    what_if: bool = True, best_cut: bool | None = None) -> Report:
+    """:func:`compare` for a request already built. ``best_cut`` (default: ``what_if``) also
+    prices every module-boundary cut and keeps the fastest that fits."""
     if isinstance(cuts, str) or not isinstance(cuts, Sequence):
         raise InputError(f"expected a list of cut names, got {cuts!r}", parameter="cuts")
     extra = []
@@ -217,7 +223,22 @@ def compare_request(request: PricingRequest, *, cuts: Sequence[str] = (),
         verdict = Verdict(verdict.best, verdict.best_total_s, verdict.runner_up,
                           verdict.speedup, verdict.misfits, nearest_flips(flips, request.link),
                           most_sensitive(moves))
-    return Report(request, scenarios, verdict, raw_input_note(request), flips, moves)
+    fastest = fastest_split(request) if (what_if if best_cut is None else best_cut) else None
+    return Report(request, scenarios, verdict, raw_input_note(request), flips, moves, fastest)
+
+
+def fastest_split(request: PricingRequest, depth: int | None = None) -> Scenario | None:
+    """The fastest ``Split@cut`` that fits, over the module-boundary cuts other than the input
+    (RoC) and the output (MTL-Split)."""
+    analysis = request.cut_analysis
+    best: Scenario | None = None
+    for k, name, kind in cut_positions(request.backbone.trace, depth):
+        if kind != "module":
+            continue
+        s = split(request, analysis.cut(k, name, kind))
+        if s.feasible and (best is None or s.total_s < best.total_s):
+            best = s
+    return best
 
 
 def raw_input_note(pr: PricingRequest) -> RawInputNote | None:
@@ -246,4 +267,5 @@ def judge(scenarios: Sequence[Scenario], device: Device, server: Device) -> Verd
                    tuple(misfits))
 
 
-__all__ = ["Misfit", "RawInputNote", "Report", "Verdict", "compare", "compare_request", "judge"]
+__all__ = ["Misfit", "RawInputNote", "Report", "Verdict", "compare", "compare_request",
+           "fastest_split", "judge"]

@@ -111,6 +111,17 @@ class Sweep:
     local: Scenario  # MTL-Local, the no-link alternative
     raw_input: RawInputNote | None = None
     close: tuple[int, ...] = ()  # cuts whose likely range overlaps the best one's: measure them
+    local_violations: tuple[Violation, ...] = ()  # what MTL-Local breaks (memory, the SLO)
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the user set a limit (an SLO or a payload limit)."""
+        return self.slo_s is not None or self.max_payload_bytes is not None
+
+    @property
+    def local_ok(self) -> bool:
+        """Whether MTL-Local (no link) fits and meets every limit."""
+        return not self.local_violations
 
     @property
     def profile(self) -> Profile:
@@ -159,7 +170,10 @@ class Sweep:
             "mtl_local": {"feasible": self.local.feasible, "total_s": self.local.total_s,
                           "edge_memory_bytes": self.local.edge_memory_bytes,
                           "edge_energy_j": self.local.energy.total_j if self.local.energy
-                          else None},
+                          else None,
+                          "latency_band": self.local.band.to_dict() if self.local.band else None,
+                          "meets_constraints": self.local_ok,
+                          "violations": [v.to_dict() for v in self.local_violations]},
             "raw_input_smaller": None if self.raw_input is None else self.raw_input.to_dict(),
             "within_error_band": [self.results[i].cut.name for i in self.close],
         }
@@ -249,7 +263,8 @@ def sweep_request(request: PricingRequest, *, depth: int | None = None, every_op
     close = () if best is None else tuple(
         i for i in ok if i != best and _overlap(results[i].scenario, results[best].scenario))
     return Sweep(request, objective, slo_s, max_payload_bytes, tuple(results), best, pareto,
-                 flips, local, raw_input_note(request), close)
+                 flips, local, raw_input_note(request), close,
+                 _violations(local, slo_s, max_payload_bytes))
 
 
 def _overlap(a: Scenario, b: Scenario) -> bool:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from splitcost.render.cells import pct
 from splitcost.render.grid import Grid, link_line
 from splitcost.render.registry import RenderOptions
+from splitcost.render.sources import citation_lines
 from splitcost.render.verdicts import plan_verdict
 from splitcost.render.views.common import register
 from splitcost.units import format_bytes, format_rate, format_seconds
@@ -23,6 +24,7 @@ COLUMNS = ("name", "latency_s", "pipelined_fps", "device_ok", "device_binding",
 
 
 def plan_grid(pl: Plan, options: RenderOptions | None = None) -> Grid:
+    options = options or RenderOptions()
     r = pl.report
     rows = []
     for row in pl.rows:
@@ -51,6 +53,7 @@ def plan_grid(pl: Plan, options: RenderOptions | None = None) -> Grid:
         "Edge/uplink: one device's utilisation (F x time per inference, F x payload bits / "
         "goodput); server: utilisation of one server at the whole fleet (above 100% means "
         "more servers). Pipelined rate: 1 / slowest of edge compute, uplink, server compute.",
+        *(citation_lines((r.device, r.server), (r.link,)) if options.sources else ()),
     )
     return Grid(
         title=f"splitcost plan: {pl.devices} devices at {pl.fps:g}/s",
@@ -63,6 +66,10 @@ def plan_grid(pl: Plan, options: RenderOptions | None = None) -> Grid:
         bold_rows=tuple(i for i, row in enumerate(pl.rows) if row.name == pl.best),
         dim_rows=tuple(i for i, row in enumerate(pl.rows) if not row.device_ok),
         verdict=plan_verdict(pl),
+        keep=(0, 11),
+        # The answer (servers, what binds, whether a device keeps up) before the details.
+        priority=(0, 10, 11, 1, 2, 9, 5, 4, 6, 7, 3, 8),
+        essential=4,
     )
 
 

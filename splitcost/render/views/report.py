@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from splitcost.kinds import ConstraintKind, MemoryModel
+from splitcost.kinds import ConstraintKind, MemoryModel, ScenarioKind
 from splitcost.render.cells import band_cell, band_notes, fits_cell, memory_cell
 from splitcost.render.explain import MEMORY_MODEL_SENTENCES, energy_basis
 from splitcost.render.grid import Grid, device_line, link_line
 from splitcost.render.registry import RenderOptions
+from splitcost.render.sources import citation_lines, overhead_citations, overhead_line
 from splitcost.render.verdicts import report_verdict
 from splitcost.render.views.common import register
 from splitcost.units import format_bytes, format_count, format_energy, format_seconds, format_shape
@@ -31,24 +32,40 @@ def raw_input_line(note: RawInputNote | None) -> tuple[str, ...]:
             "less than MTL-Split.",)
 
 
-def overhead_lines(r: Report) -> tuple[str, ...]:
-    """Cite the runtime overhead the inference model adds per process on each device."""
+def overhead_lines(r: Report, sources: bool = False) -> tuple[str, ...]:
+    """The runtime overhead the inference model adds per process on each device: one line, or
+    with ``sources`` each device's citation."""
     if r.memory_model is not MemoryModel.INFERENCE:
         return ()
-    out = []
-    for d in (r.device, r.server):
-        src = d.sources.get("memory.runtime_overhead")
-        cite = f" ({src.kind}: {src.ref})" if src else ""
-        out.append(f"Runtime overhead counted per process on {d.name}: "
-                   f"{format_bytes(d.runtime_overhead)}{cite}")
-    return tuple(out)
+    devices = (r.device, r.server)
+    return overhead_citations(devices) if sources else (overhead_line(devices),)
+
+
+def best_cut_line(r: Report) -> tuple[str, ...]:
+    """When a cut beats MTL-Split on this link: which, by how much, and how to see it."""
+    cut = r.best_cut
+    names = {s.name for s in r.scenarios}
+    zb = next((s for s in r.scenarios if s.kind is ScenarioKind.MTL_SPLIT), None)
+    if cut is None or zb is None or cut.name in names or cut.total_s >= zb.total_s:
+        return ()
+    k = r.images
+    return (f"Best cut on this link: '{cut.cut}', {format_seconds(cut.total_s * k)} against "
+            f"{format_seconds(zb.total_s * k)} for MTL-Split (payload "
+            f"{format_bytes(cut.payload_bytes)}, edge memory "
+            f"{format_bytes(cut.edge_memory_bytes)}); add --cut {cut.cut} to price it here "
+            "(cuts=[...] in the API), or see every cut with 'splitcost sweep'.",)
+
+
+# Report columns, by importance: names and fits, the total, memory, the likely range, the payload,
+# the parts of the total (shown together or not at all), energy.
+REPORT_PRIORITY = (0, 1, 8, 2, 3, 10, 4, (5, 6, 7), 9)
 
 
 def report_grid(r: Report, options: RenderOptions | None = None) -> Grid:
+    options = options or RenderOptions()
     bb = r.backbone
     k = r.images
     scale = f" for {k} inferences" if k > 1 else " per inference"
-    banded = any(s.band for s in r.scenarios)
     rows = []
     for s in r.scenarios:
         rows.append((
@@ -62,7 +79,7 @@ def report_grid(r: Report, options: RenderOptions | None = None) -> Grid:
             format_seconds(s.server_s * k),
             format_seconds(s.total_s * k),
             format_energy(s.energy.total_j * k) if s.energy else "-",
-            *((band_cell(s, k),) if banded else ()),
+            band_cell(s, k),
         ))
     heads = r.heads[0]
     classes = ",".join(str(t.classes) for t in r.tasks)
@@ -81,20 +98,21 @@ def report_grid(r: Report, options: RenderOptions | None = None) -> Grid:
         f"Memory model: {MEMORY_MODEL_SENTENCES[r.memory_model]}",
     )
     notes = (
-        *raw_input_line(r.raw_input), *overhead_lines(r),
+        *best_cut_line(r),
+        *raw_input_line(r.raw_input), *overhead_lines(r, options.sources),
         f"Memory: % of the device's usable memory. Times{scale}: edge compute + transfer "
         "(RTT + payload up + results back) + server compute; compute from a per-operator "
         "roofline of the device profile.",
         "Units: kB/MB/GB = 10^3/10^6/10^9 bytes; link rates in bits per second.",
         *band_notes(r.scenarios),
         energy_basis(r.device, r.link),
+        *(citation_lines((r.device, r.server), (r.link,)) if options.sources else ()),
     )
     return Grid(
         title=f"splitcost report: {bb.backbone.requested}, {len(r.tasks)} tasks, "
         f"{r.device.name} -> {r.link.name} -> {r.server.name}",
         columns=("Scenario", "Fits", "Edge memory", "Server memory", "Payload", "Edge",
-                 "Transfer", "Server", "Total", "Edge energy",
-                 *(("Likely range",) if banded else ())),
+                 "Transfer", "Server", "Total", "Edge energy", "Likely range"),
         rows=tuple(rows),
         context=context,
         notes=notes,
@@ -102,6 +120,9 @@ def report_grid(r: Report, options: RenderOptions | None = None) -> Grid:
         dim_rows=tuple(i for i, s in enumerate(r.scenarios) if not s.feasible),
         bold_rows=tuple(i for i, s in enumerate(r.scenarios) if s.name == r.best),
         verdict=report_verdict(r),
+        priority=REPORT_PRIORITY,
+        essential=5,
+        blocks_below=100,
     )
 
 
