@@ -7,6 +7,7 @@ the commands that trace a network, so ``--help``, ``devices`` and ``links`` answ
 from splitcost.cli import (  # noqa: F401  (registration)
     calibrate,
     catalog,
+    explore,
     export,
     measure,
     paper,

@@ -15,7 +15,7 @@ from splitcost._version import __version__
 from splitcost.errors import InputError
 
 # The order commands are listed in --help: the main job first.
-ORDER = ("report", "sweep", "profile", "plan", "calibrate", "measure", "export", "plot",
+ORDER = ("report", "sweep", "explore", "profile", "plan", "calibrate", "measure", "export", "plot",
          "devices", "links", "paper")
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +11,7 @@ import typer
 from splitcost.cli.app import app
 from splitcost.cli.options import command
 from splitcost.cli.output import show
+from splitcost.cli.progress import progress_bar
 from splitcost.errors import InputError
 from splitcost.render.registry import Format
 
@@ -48,32 +46,9 @@ def calibrate(
     from splitcost.calibration import DEFAULT_MODELS
     from splitcost.calibration import calibrate as run
 
-    with _progress(sys.stderr.isatty()) as progress:
+    with progress_bar() as progress:
         result = run(out, models=DEFAULT_MODELS if models is None else models.split(","),
                      torch_device=torch_device, role=role, batch=batch,
                      min_run_time=min_run_time, rounds=rounds, threads=threads,
                      progress=progress)
     show(result, fmt)
-
-
-@contextmanager
-def _progress(visible: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A rich progress bar (one line per stage) on stderr when it is a terminal, whatever the
-    format; nothing otherwise."""
-    if not visible:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-
-    tasks: dict[str, TaskID] = {}
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield update

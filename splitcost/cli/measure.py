@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from splitcost import defaults as D
 from splitcost.cli.app import app
 from splitcost.cli.options import command
 from splitcost.cli.output import show
+from splitcost.cli.progress import Tick, progress_bar
 from splitcost.errors import InputError
 from splitcost.render.registry import Format
 
@@ -98,7 +98,8 @@ def measure(
             _address("connect", connect)
         from splitcost.deploy.measurement import measure as run
 
-        with _progress(images) as tick:
+        with progress_bar() as bar:
+            tick = None if bar is None else _measuring(bar)
             result = run(backbone, classes, images=images, warmup=warmup, cut=cut,
                          connect=connect, payload_dtype=payload_dtype, device=dev,
                          server_device=srv, link=lnk, input_shape=spec.shape, hidden=hidden,
@@ -139,15 +140,5 @@ def _serve(address: tuple[str, int], cfg: object, timeout: float, threads: int |
         serve(listener, cfg, timeout=timeout)
 
 
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on a terminal; nothing when piped."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("measuring", total=total)
-        yield lambda done, _total: bar.update(task, completed=done)
+def _measuring(bar: Tick) -> Callable[[int, int], None]:
+    return lambda done, total: bar("measuring", done, total)

@@ -93,6 +93,16 @@ OPTIONS: dict[str, Opt] = {o.name: o for o in (
          "or opN); repeatable."),
     _opt("plot_file", Path | None, None, "--plot",
          help="Also write a figure: FILE.png, FILE.svg or FILE.pdf (needs matplotlib)."),
+    _opt("task_sets", list[str] | None, None, "--tasks", "-t",
+         help="A task set: a number of tasks (3) or classes per task (3,2,3); repeat it to "
+         "explore several (--tasks 1 --tasks 3)."),
+    _opt("backbones", str, D.BACKBONE, "--backbone", "-b",
+         help="Backbones separated by commas (resnet18,mobilenet_v3_large), a pattern of "
+         "torchvision names ('regnet_y_*'), or all."),
+    _opt("device_list", str, D.DEVICE, "--device", "-d",
+         help="Edge devices separated by commas, or all (every edge profile)."),
+    _opt("link_list", str, D.LINK, "--link", "-l",
+         help="Links separated by commas (profiles or bare rates such as 100mbps), or all."),
     _opt("sources", bool, False, "--sources",
          help="Cite the source of every device and link figure used (vendor, measured, "
          "derived, estimate or calibrated)."),
@@ -146,7 +156,8 @@ GROUPS: tuple[type, ...] = (ModelArgs, PricingArgs, FleetArgs, SweepArgs)
 
 # API parameters whose flag is not "--" + the name with dashes.
 _RENAMED = {"dtype": "--precision", "slo_s": "--slo", "max_payload_bytes": "--max-payload",
-            "ingress_bps": "--ingress", "cuts_names": "--cut", "every_op": "--cuts"}
+            "ingress_bps": "--ingress", "cuts_names": "--cut", "every_op": "--cuts",
+            "devices": "--device", "links": "--link"}
 
 
 def flag_of(parameter: str) -> str:

@@ -79,6 +79,16 @@ def fleet(f: FleetArgs) -> dict[str, Any]:
             "concurrency": f.concurrency}
 
 
+def duration(parameter: str, text: str | None) -> float | None:
+    """A duration with its unit (``100ms``), in seconds; None stays None."""
+    from splitcost.units import parse_duration
+
+    try:
+        return None if text is None else parse_duration(text)
+    except InputError as e:
+        raise e.about(parameter) from None
+
+
 def sweep(s: SweepArgs) -> dict[str, Any]:
     """Keyword arguments of :func:`splitcost.studies.sweep.sweep_request`."""
     from splitcost.errors import choice

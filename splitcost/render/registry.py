@@ -47,6 +47,7 @@ VIEW_MODULES = (
     "splitcost.render.views.paper",
     "splitcost.render.views.calibration",
     "splitcost.render.views.deploy",
+    "splitcost.render.views.explore",
 )
 
 
