@@ -3,11 +3,11 @@ the file (the text comes from :func:`splitcost.hardware.schema.device_toml`) ato
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from pathlib import Path
 
+from splitcost._files import atomic_open
 from splitcost.errors import InputError
 from splitcost.hardware.catalog import load_device
 from splitcost.hardware.device import Device
@@ -44,21 +44,9 @@ def write_device(out: Path, text: str) -> Device:
         probe.write_text(text, encoding="utf-8")
         load_device(str(probe))
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".tmp")
-    except OSError as e:
-        raise InputError(f"cannot write in {str(out.parent)!r}: {e.strerror or e}"
-                         , parameter="out") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with atomic_open(out, "w") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, out)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        if isinstance(e, OSError):
-            raise InputError(f"cannot write {str(out)!r}: {e.strerror or e}",
-                             parameter="out") from None
-        raise
+    except OSError as e:
+        raise InputError(f"cannot write {str(out)!r}: {e.strerror or e}",
+                         parameter="out") from None
     return load_device(str(out))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from splitcost._notebook import Notebook
 from splitcost.calibration.constants import (
     INPUT_SHAPE,
     PARAMETERS,
@@ -220,8 +221,8 @@ class Setup:
         return d
 
 
-@dataclass(frozen=True)
-class CalibrationResult:
+@dataclass(frozen=True, repr=False)
+class CalibrationResult(Notebook):
     """What ``calibrate()`` measured, fitted and wrote."""
 
     path: str

@@ -9,17 +9,16 @@ file and an interrupted export leaves no partial file behind. Nothing is written
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from splitcost._files import atomic_path
+from splitcost._notebook import Notebook
 from splitcost.deploy.mtl import MTLNet, SplitNet, eval_mode
 from splitcost.errors import InputError
 from splitcost.hardware.encoding import Encoding, payload_encoding
@@ -27,8 +26,8 @@ from splitcost.hardware.encoding import Encoding, payload_encoding
 MANIFEST_VERSION = 1
 
 
-@dataclass(frozen=True)
-class ExportResult:
+@dataclass(frozen=True, repr=False)
+class ExportResult(Notebook):
     """What was written, and what the manifest says."""
 
     out_dir: str
@@ -39,20 +38,6 @@ class ExportResult:
     def to_dict(self) -> dict[str, Any]:
         return {"out_dir": self.out_dir, "files": list(self.files), "manifest": self.manifest,
                 "notes": list(self.notes)}
-
-
-@contextlib.contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
-    """A temporary path beside ``final``, renamed onto it only when the block succeeds."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}",
-                               dir=final.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _export_pair(split: SplitNet, x: torch.Tensor, dynamic: bool) -> tuple[Any, Any]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from splitcost._notebook import Notebook
 from splitcost.errors import InputError, unknown_name
 from splitcost.hardware.device import PRECISIONS, SOURCE_KINDS, Device, Efficiency, Source
 from splitcost.hardware.link import Link, RadioEnergy, ideal_link
@@ -322,8 +323,8 @@ def _parse_link(path: Path) -> Link:
 # --- the lists `splitcost devices` and `splitcost links` show -----------------------------------
 
 
-@dataclass(frozen=True)
-class DeviceCatalog:
+@dataclass(frozen=True, repr=False)
+class DeviceCatalog(Notebook):
     """Every device profile found, shipped ones and the user's."""
 
     devices: tuple[Device, ...]
@@ -333,8 +334,8 @@ class DeviceCatalog:
             {**d.to_dict(), "sources": d.sources_dict()} for d in self.devices]}
 
 
-@dataclass(frozen=True)
-class LinkCatalog:
+@dataclass(frozen=True, repr=False)
+class LinkCatalog(Notebook):
     """Every link profile found, shipped ones and the user's."""
 
     links: tuple[Link, ...]

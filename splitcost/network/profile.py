@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from splitcost._notebook import Notebook
 from splitcost.network.cuts import Cut, cuts
 from splitcost.network.liveness import input_bytes, live_curve, payload_curve
 from splitcost.network.memory import (
@@ -75,8 +76,8 @@ class MemoryModels:
         return d
 
 
-@dataclass(frozen=True)
-class Profile:
+@dataclass(frozen=True, repr=False)
+class Profile(Notebook):
     """Everything splitcost knows about one network on one input. Counts include the batch."""
 
     backbone: BackboneInfo

@@ -61,3 +61,25 @@ def latency_band(device: Device, server: Device, link: Link, edge_s: float, serv
         return None
     rest = xfer.latency_s + xfer.downlink_s
     return LatencyBand(low + rest + fast, high + rest + slow, tuple(errors), percentiles)
+
+
+def band_lines(device: Device, server: Device, link: Link, edge_s: float, server_s: float,
+               xfer: Transfer) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The likely range as two latency lines in 1/bandwidth, ``(fixed, slope)`` low and high,
+    for the same link at any uplink rate: the compute parts within each device's error, the
+    uplink between the link's p90 and p10 scaled with the rate (as
+    :meth:`~splitcost.hardware.link.Link.with_bandwidth` scales them). At the link's own rate it
+    is :func:`latency_band`. None when :func:`latency_band` is None."""
+    if latency_band(device, server, link, edge_s, server_s, xfer) is None:
+        return None
+    low = high = xfer.latency_s
+    for part, d in ((edge_s, device), (server_s, server)):
+        err = d.latency_error or 0.0
+        low += part * (1 - err)
+        high += part * (1 + err)
+    rate = link.bandwidth_bps
+    up = xfer.uplink_s * rate
+    down = xfer.downlink_s * rate
+    fast = rate / link.bandwidth_p90_bps if link.bandwidth_p90_bps else 1.0
+    slow = rate / link.bandwidth_p10_bps if link.bandwidth_p10_bps else 1.0
+    return (low, up * fast + down), (high, up * slow + down)

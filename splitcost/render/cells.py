@@ -73,7 +73,7 @@ def block_label(profile: Profile, cut: Cut) -> str:
     if cut.kind == "input":
         return "input (RoC)"
     if cut.kind == "output":
-        return "Z_b (MTL-Split)"
+        return "output (Z_b, MTL-Split)"
     if cut.kind == "operator":
         return cut.name.partition(":")[2] or cut.name
     rows = {m.path: m for m in profile.modules}

@@ -3,7 +3,8 @@
 Each function takes a result (a :class:`~splitcost.studies.compare.Report`, a
 :class:`~splitcost.studies.sweep.Sweep` or a :class:`~splitcost.studies.plan.Plan`) and returns a
 ``matplotlib.figure.Figure`` built directly, never through ``pyplot``: nothing global is touched
-and nothing is shown. :func:`save` writes PNG or SVG. matplotlib is imported inside the
+and nothing is shown; :func:`figure` picks a result's figure. :func:`save` writes PNG, SVG or
+PDF. The sweep, fleet and explore figures live in their own modules, re-exported here. matplotlib is imported inside the
 functions, so importing this module costs nothing and splitcost runs without it.
 
 Every figure carries its units in the axis labels (bytes in kB/MB/GB = 10^3/10^6/10^9, link rates
@@ -16,52 +17,29 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from splitcost.errors import InputError
-from splitcost.units import format_bytes, format_rate, format_seconds
+from splitcost.render._figure import (
+    ARROW,
+    MISSING,
+    PALETTE,
+    axis_seconds,
+    formatter,
+    new_figure,
+    tasks_text,
+)
+from splitcost.render.plot_explore import explore_figure
+from splitcost.render.plot_fleet import fleet_figure
+from splitcost.render.plot_sweep import sweep_figure
+from splitcost.units import format_rate, format_seconds
 
 if TYPE_CHECKING:
     from splitcost.studies.compare import Report
-    from splitcost.studies.plan import Plan
-    from splitcost.studies.sweep import Sweep
 
-FORMATS = (".png", ".svg")
-MISSING = "plots need matplotlib: pip install 'splitcost[plot]'"
-
-# Colour-blind-safe (Okabe-Ito), one per scenario in SCENARIOS order, then any Split@cut.
-PALETTE = ("#E69F00", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-           "#000000")
-PAYLOAD = "#b39ddb"
-PARTS = (("edge compute", "#009E73"), ("transfer", "#56B4E9"), ("server compute", "#D55E00"))
-ARROW = "\u2192"
-
-
-def _figure(width: float, height: float) -> Any:
-    """A Figure on its own Agg canvas: no pyplot, no global state."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise InputError(MISSING) from None
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _formatter(fn: Callable[[float], str]) -> Any:
-    from matplotlib.ticker import FuncFormatter
-
-    return FuncFormatter(lambda v, _pos: fn(v) if v > 0 else "0")
-
-
-def _tasks_text(classes: Sequence[int]) -> str:
-    n = len(classes)
-    return f"{n} task{'s' if n != 1 else ''} ({','.join(str(c) for c in classes)} classes)"
-
+FORMATS = (".png", ".svg", ".pdf")
 
 # --- latency against bandwidth -----------------------------------------------------------------
 
@@ -96,12 +74,6 @@ def envelope_changes(lines: Sequence[tuple[str, float, float]]) -> list[tuple[fl
             if winners[i] != winners[i + 1]]
 
 
-def _axis_seconds(v: float) -> str:
-    """Tick labels in seconds (ms and µs below one second), never in minutes: a log axis
-    reads best in one unit."""
-    return f"{v:,.0f} s" if v >= 10 else format_seconds(v, 2)
-
-
 def _decades(points: Sequence[float]) -> tuple[float, float]:
     """A log range holding every point with a decade to spare, at least four decades wide."""
     lo = math.floor(math.log10(min(points))) - 1
@@ -119,6 +91,7 @@ def latency_figure(report: Report, bandwidths: Sequence[float] | None = None) ->
     where the fastest scenario that fits changes, the report's break-even bandwidths, and the
     current link.
     """
+    from splitcost.pricing.band import band_lines
     from splitcost.pricing.breakeven import Parameter, latency_line
 
     link = report.link
@@ -138,7 +111,7 @@ def latency_figure(report: Report, bandwidths: Sequence[float] | None = None) ->
         if not grid or grid[0] <= 0 or not all(math.isfinite(b) for b in grid):
             raise InputError("bandwidths: expected positive numbers of bits per second")
 
-    fig = _figure(11, 6.2)
+    fig = new_figure(11, 6.2)
     ax = fig.add_subplot()
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -149,11 +122,19 @@ def latency_figure(report: Report, bandwidths: Sequence[float] | None = None) ->
         ax.plot(grid, best, color="#cfcfcf", linewidth=9, solid_capstyle="butt", zorder=1,
                 label="fastest that fits", gid="envelope")
     every: list[float] = []
+    banded = False
     for i, (s, fixed, slope) in enumerate(lines):
         y = [fixed + slope / b for b in grid]
         every.extend(v for v in (y[0], y[-1]) if v > 0)
         where = "on the edge" if slope == 0 else "over the link"
         color = PALETTE[i % len(PALETTE)]
+        band = band_lines(report.device, report.server, link, s.edge_s, s.server_s, s.transfer)
+        if band is not None and s.feasible:
+            (f_lo, s_lo), (f_hi, s_hi) = band
+            ax.fill_between(grid, [f_lo + s_lo / b for b in grid],
+                            [f_hi + s_hi / b for b in grid], color=color, alpha=0.13,
+                            linewidth=0, zorder=2, gid=f"band:{s.name}")
+            banded = True
         if s.feasible:
             ax.plot(grid, y, color=color, linewidth=2.2, zorder=3,
                     label=f"{s.name} ({where})", gid=f"scenario:{s.name}")
@@ -167,6 +148,9 @@ def latency_figure(report: Report, bandwidths: Sequence[float] | None = None) ->
     ax.set_xlim(grid[0], grid[-1])
     ax.set_ylim(low, high)
 
+    if banded:
+        ax.fill_between([], [], [], color="#777777", alpha=0.25, linewidth=0,
+                        label=f"likely range ({_band_basis(report)})")
     ax.axvline(link.bandwidth_bps, color="#333333", linewidth=1.4, zorder=2,
                label=f"this link: {link.name}, {format_rate(link.bandwidth_bps)}",
                gid="link")
@@ -188,13 +172,13 @@ def latency_figure(report: Report, bandwidths: Sequence[float] | None = None) ->
     shown = [m for m in marks if grid[0] <= m[0] <= grid[-1]]
     _place_crossovers(ax, shown, (grid[0], grid[-1]), (low, high))
 
-    ax.xaxis.set_major_formatter(_formatter(lambda v: format_rate(v, 2)))
-    ax.yaxis.set_major_formatter(_formatter(_axis_seconds))
+    ax.xaxis.set_major_formatter(formatter(lambda v: format_rate(v, 2)))
+    ax.yaxis.set_major_formatter(formatter(axis_seconds))
     if math.log10(high / low) <= 4:  # few decades: label 2x and 5x too
         from matplotlib.ticker import LogLocator
 
         ax.yaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
-        ax.yaxis.set_minor_formatter(_formatter(_axis_seconds))
+        ax.yaxis.set_minor_formatter(formatter(axis_seconds))
         ax.tick_params(axis="y", which="minor", labelsize=8.5, labelcolor="#555555")
     ax.tick_params(labelsize=10)
     ax.grid(True, which="major", color="#e4e4e4", linewidth=0.8)
@@ -204,14 +188,22 @@ def latency_figure(report: Report, bandwidths: Sequence[float] | None = None) ->
     per = "per inference" if batch == 1 else f"per inference (one batch of {batch})"
     ax.set_ylabel(f"end-to-end latency {per}, log scale", fontsize=11)
     classes = [t.classes for t in report.tasks]
-    ax.set_title(
-        f"Latency against uplink bandwidth: {report.backbone.name}, {_tasks_text(classes)}\n"
+    fig.suptitle(
+        f"Latency against uplink bandwidth: {report.backbone.name}, {tasks_text(classes)}\n"
         f"{report.device.name} {ARROW} {link.name} {ARROW} {report.server.name}; payload "
         f"{report.payload.label}, RoC input {report.input.label}, {report.memory_model} "
         "memory model", fontsize=12)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10, frameon=False,
               title="scenario", title_fontsize=10, alignment="left")
     return fig
+
+
+def _band_basis(report: Report) -> str:
+    """``jetson-nano-4gb compute +/-25%``: what the shaded ranges are made of."""
+    from splitcost.render.explain import band_basis
+
+    bases = sorted({band_basis(s.band) for s in report.scenarios if s.band and s.feasible})
+    return "; ".join(bases)
 
 
 def _place_crossovers(ax: Any, marks: Sequence[tuple[float, float, str, bool]],
@@ -270,244 +262,14 @@ def _crossover(ax: Any, bandwidth: float, latency: float, upper: bool, side: int
             markerfacecolor="white", markeredgecolor="#222222", zorder=6)
 
 
-# --- every cut ---------------------------------------------------------------------------------
-
-
-def _byte_unit(values: Sequence[float]) -> tuple[float, str]:
-    top = max(values, default=0)
-    for factor, unit in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
-        if top >= factor:
-            return factor, unit
-    return 1.0, "B"
-
-
-def _time_unit(values: Sequence[float]) -> tuple[float, str]:
-    top = max(values, default=0)
-    for factor, unit in ((1.0, "s"), (1e-3, "ms")):
-        if top >= factor:
-            return factor, unit
-    return 1e-6, "\u00b5s"
-
-
-def sweep_figure(sweep: Sweep) -> Any:
-    """Per cut in execution order: payload (bars) and edge memory (line) against the device's
-    usable memory on top, latency stacked by part below, the best cut highlighted."""
-    results = sweep.results
-    n = len(results)
-    x = list(range(n))
-    names = [r.cut.name for r in results]
-    fig = _figure(max(10.0, min(18.0, 3.5 + 0.38 * n)), 8.6)
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[1.0, 1.25])
-
-    payloads = [float(r.scenario.payload_bytes) for r in results]
-    pf, pu = _byte_unit(payloads)
-    nonzero = [p for p in payloads if p > 0]
-    log_payload = bool(nonzero) and max(nonzero) / min(nonzero) > 50
-    colors = [PAYLOAD if r.ok else "#c9c9c9" for r in results]
-    top.bar(x, [p / pf for p in payloads], width=0.7, color=colors, edgecolor="#5b3f80",
-            linewidth=0.6, label=f"payload per inference ({pu})", gid="payload", zorder=2)
-    if log_payload:
-        top.set_yscale("log")
-    top.set_ylabel(f"payload sent to the server ({pu}{', log' if log_payload else ''})",
-                   fontsize=10.5, color="#5b3f80")
-
-    usable = float(sweep.device.memory_usable)
-    memory = [float(r.scenario.edge_memory_bytes) for r in results]
-    mf, mu = _byte_unit([*memory, usable])
-    mem_ax = top.twinx()
-    mem_ax.plot(x, [m / mf for m in memory], color="#D55E00", marker="o" if n <= 60 else "",
-                markersize=5, linewidth=2, label=f"edge memory ({sweep.memory_model} model, "
-                f"{mu})", gid="edge memory", zorder=3)
-    mem_ax.axhline(usable / mf, color="#b30000", linestyle="--", linewidth=1.6,
-                   label=f"{sweep.device.name} usable memory: {format_bytes(usable)}",
-                   gid="usable memory")
-    mem_ax.set_ylabel(f"edge memory ({mu})", fontsize=10.5, color="#D55E00")
-    handles = top.get_legend_handles_labels()
-    more = mem_ax.get_legend_handles_labels()
-    if any(not r.ok for r in results):
-        from matplotlib.patches import Patch
-
-        more[0].append(Patch(facecolor="#c9c9c9", edgecolor="#5b3f80", linewidth=0.6))
-        more[1].append("grey / faded: the cut breaks a constraint")
-    top.legend(handles[0] + more[0], handles[1] + more[1], loc="upper left", fontsize=9.5,
-               ncols=2, framealpha=0.92)
-    room = 1.6  # head room for the legend's two rows
-    top.set_ylim(top.get_ylim()[0], top.get_ylim()[1] * (room**6 if log_payload else room))
-    mem_ax.set_ylim(0, max([*memory, usable]) / mf * room)
-
-    parts = [[r.scenario.edge_s for r in results], [r.scenario.transfer_s for r in results],
-             [r.scenario.server_s for r in results]]
-    totals = [r.scenario.total_s for r in results]
-    local = sweep.local
-    tf, tu = _time_unit([*totals, local.total_s if local.feasible else 0.0])
-    base = [0.0] * n
-    for (label, color), values in zip(PARTS, parts, strict=True):
-        scaled = [v / tf for v in values]
-        bars = bottom.bar(x, scaled, bottom=base, width=0.7, color=color, label=label,
-                          gid=label, edgecolor="white", linewidth=0.4, zorder=2)
-        for bar, r in zip(bars, results, strict=True):
-            if not r.ok:
-                bar.set_alpha(0.35)
-        base = [b + v for b, v in zip(base, scaled, strict=True)]
-    if local.feasible:
-        bottom.axhline(local.total_s / tf, color="#555555", linestyle="--", linewidth=1.4,
-                       label=f"everything on {sweep.device.name} (MTL-Local): "
-                             f"{format_seconds(local.total_s)}", gid="MTL-Local")
-    if sweep.slo_s is not None:
-        bottom.axhline(sweep.slo_s / tf, color="#b30000", linestyle="-.", linewidth=1.4,
-                       label=f"latency limit (SLO): {format_seconds(sweep.slo_s)}", gid="SLO")
-    bottom.set_ylabel(f"latency per inference ({tu})", fontsize=10.5)
-    marks = [*base, local.total_s / tf if local.feasible else 0.0,
-             sweep.slo_s / tf if sweep.slo_s is not None else 0.0]
-    bottom.set_ylim(0, max(marks) * 1.3)
-    none = sweep.best_index is None
-    bottom.legend(loc="upper left", fontsize=9.5, ncols=2, framealpha=0.92,
-                  title="no cut meets every constraint" if none else None,
-                  title_fontproperties={"weight": "bold", "size": 10.5} if none else None)
-
-    best = sweep.best_index
-    if best is not None:
-        for ax in (top, bottom):
-            ax.axvspan(best - 0.48, best + 0.48, color="#fff2b3", zorder=0, gid="best")
-        s = results[best].scenario
-        bottom.annotate(
-            f"best ({sweep.objective}): {names[best]}\n{format_seconds(s.total_s)}, "
-            f"{format_bytes(s.payload_bytes)} sent",
-            xy=(best, s.total_s / tf), xytext=(0, 14), textcoords="offset points",
-            ha="center", va="bottom", fontsize=9.5, fontweight="bold", gid="best cut",
-            arrowprops={"arrowstyle": "-", "color": "#444444"},
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": "#fff2b3", "edgecolor": "#c9a800"})
-
-    step = max(1, math.ceil(n / 45))
-    bottom.set_xticks(x[::step], names[::step], rotation=50, ha="right",
-                      rotation_mode="anchor", fontsize=9.5)
-    if best is not None and best % step == 0:
-        bottom.get_xticklabels()[best // step].set_fontweight("bold")
-    bottom.set_xlim(-0.6, n - 0.4)
-    bottom.set_xlabel("cut: the network is split after this point (execution order; 'input' "
-                      "sends the input, as RoC)", fontsize=10.5)
-    for ax in (top, bottom, mem_ax):
-        ax.tick_params(labelsize=9.5)
-    top.grid(True, axis="y", color="#ececec", zorder=0)
-    bottom.grid(True, axis="y", color="#ececec", zorder=0)
-    classes = [t.classes for t in sweep.tasks]
-    fig.suptitle(
-        f"Every cut of {sweep.profile.name}: payload, edge memory and latency\n"
-        f"{_tasks_text(classes)}; {sweep.device.name} {ARROW} {sweep.link.name} "
-        f"({format_rate(sweep.link.bandwidth_bps)}, RTT {format_seconds(sweep.link.rtt_s)}) "
-        f"{ARROW} {sweep.server.name}; batch {sweep.profile.batch}", fontsize=12)
-    return fig
-
-
-# --- fleet -------------------------------------------------------------------------------------
-
-
-def fleet_figure(plan: Plan) -> Any:
-    """Fleet size against one server's utilisation for each scenario that uses a server."""
-    report = plan.report
-    served = [(i, r) for i, r in enumerate(plan.rows) if r.server_load_per_device > 0]
-    caps = [r.max_devices_per_server for _, r in served if r.max_devices_per_server]
-    hi_m = max([plan.devices * 4, *(c * 4 for c in caps)])
-    grid = [hi_m ** (k / 200) for k in range(201)]  # 1 .. hi_m devices
-    top = max([200.0, *(r.server_load_per_device * hi_m * 100 for _, r in served)])
-    low = min([r.server_load_per_device * 100 for _, r in served], default=1.0)
-
-    fig = _figure(11, 7.2)
-    ax = fig.add_subplot()
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlim(grid[0], grid[-1])
-    ax.set_ylim(max(low / 2, 1e-3), top * 1.5)
-    ax.axhline(100, color="#b30000", linewidth=1.6, linestyle="--", zorder=2,
-               label="100%: one server's compute saturated", gid="saturation")
-    ax.axvline(plan.devices, color="#333333", linewidth=1.4, zorder=2,
-               label=f"planned fleet: {plan.devices:,} devices at {plan.fps:g} "
-                     f"inference{'s' if plan.fps != 1 else ''}/s each",
-               gid="planned")
-    heaviest = max((r.server_load_per_device for _, r in served), default=0.0)
-    for i, row in served:
-        color = PALETTE[i % len(PALETTE)]
-        load = row.server_load_per_device
-        cap = row.max_devices_per_server
-        bound = row.server_binding
-        if row.servers_needed is None:
-            outcome = "the server's memory does not hold it"
-        else:
-            outcome = (f"{row.servers_needed} server{'s' if row.servers_needed != 1 else ''} "
-                       f"for {plan.devices:,} devices")
-            if cap:
-                outcome += f" (max {cap:,} per server, bound by {bound})"
-        label = f"{row.name}: {outcome}"
-        if not row.device_ok:
-            label += f"; but {_device_note(row)}"
-        style: dict[str, Any] = ({"linestyle": "-"} if row.device_ok else
-                                 {"linestyle": (0, (5, 3)), "alpha": 0.6})
-        ax.plot(grid, [m * load * 100 for m in grid], color=color, linewidth=2.2, label=label,
-                zorder=3, gid=f"fleet:{row.name}", **style)
-        ax.plot([plan.devices], [plan.devices * load * 100], "o", color=color, markersize=6,
-                zorder=4)
-        if cap:
-            at = cap * load * 100
-            ax.plot([cap], [at], marker="D", markersize=7, markerfacecolor="white",
-                    markeredgecolor=color, markeredgewidth=1.8, zorder=5)
-            # Each line rises to the right through its marker; lines of heavier scenarios lie
-            # up and to the left, lighter ones down and to the right. The heaviest is labelled
-            # above-left of its marker, the others below-right.
-            room_in = math.log(grid[-1] / cap) / math.log(grid[-1]) * 10.0  # to the right edge
-            left = (load == heaviest and len(served) > 1) or room_in < 1.6
-            ax.annotate(f"{row.name}: max {cap:,}\ndevices per server", xy=(cap, at),
-                        xytext=(-7, 7) if left else (7, -7), textcoords="offset points",
-                        ha="right" if left else "left", va="bottom" if left else "top",
-                        fontsize=9.5, color="#222222", gid="max devices", zorder=6,
-                        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white",
-                              "edgecolor": color, "alpha": 0.9})
-    ax.xaxis.set_major_formatter(_formatter(lambda v: f"{v:,.0f}"))
-    ax.yaxis.set_major_formatter(_formatter(_percent))
-    ax.grid(True, which="major", color="#e4e4e4", linewidth=0.8)
-    ax.tick_params(labelsize=10)
-    ax.set_xlabel("fleet size: edge devices sharing one server (log scale)", fontsize=11)
-    ax.set_ylabel(f"compute utilisation of one {report.server.name} (%, log scale)",
-                  fontsize=11)
-    classes = [t.classes for t in report.tasks]
-    ax.set_title(
-        f"Fleet size against server utilisation: {report.backbone.name}, "
-        f"{_tasks_text(classes)}\n{report.device.name} {ARROW} {report.link.name} {ARROW} "
-        f"{report.server.name}; payload {report.payload.label}, server ingress "
-        f"{format_rate(plan.ingress_bps)}", fontsize=12)
-    from matplotlib.lines import Line2D
-
-    handles, labels = ax.get_legend_handles_labels()
-    for r in plan.rows:  # the scenarios without a server, said in words
-        if r.server_load_per_device <= 0:
-            handles.append(Line2D([], [], linestyle="none"))
-            labels.append(f"{r.name}: no server, everything on the device; {_device_note(r)}")
-    fig.legend(handles, labels, loc="outside lower left", fontsize=9.5, frameon=False,
-               ncols=1)
-    return fig
-
-
-def _percent(v: float) -> str:
-    return f"{v:,.0f}%" if v >= 1 else f"{v:.2g}%"
-
-
-def _device_note(row: Any) -> str:
-    """Whether each device keeps up at the planned rate, and how busy its busiest part is."""
-    from splitcost.studies.plan import Resource
-
-    busy = {Resource.EDGE_COMPUTE: row.edge_utilisation, Resource.UPLINK: row.uplink_utilisation}
-    share = busy.get(row.device_binding)
-    load = f" {share * 100:,.0f}% busy" if share is not None and math.isfinite(share) else ""
-    verb = "each device keeps up" if row.device_ok else "devices cannot keep up"
-    return f"{verb} ({row.device_binding}{load})"
-
-
 # --- writing -----------------------------------------------------------------------------------
 
 
-def figure_of(result: Any) -> Any:
-    """The figure a result has: latency for a report, every cut for a sweep, the fleet for a
-    plan."""
+def figure(result: Any) -> Any:
+    """The figure a result has: latency against bandwidth for a report, every cut for a sweep,
+    servers against fleet size for a plan, latency against ImageNet accuracy for an explore."""
     from splitcost.studies.compare import Report
+    from splitcost.studies.explore import Explore
     from splitcost.studies.plan import Plan
     from splitcost.studies.sweep import Sweep
 
@@ -517,7 +279,12 @@ def figure_of(result: Any) -> Any:
         return sweep_figure(result)
     if isinstance(result, Plan):
         return fleet_figure(result)
+    if isinstance(result, Explore):
+        return explore_figure(result)
     raise InputError(f"no figure for a {type(result).__name__}")
+
+
+figure_of = figure  # the name the command line used first
 
 
 def require_matplotlib() -> None:
@@ -529,11 +296,12 @@ def require_matplotlib() -> None:
 
 
 def check_path(path: str | os.PathLike[str], parameter: str = "path") -> Path:
-    """The path a figure will be written to: ``.png`` or ``.svg``, in a folder that exists.
+    """The path a figure will be written to: ``.png``, ``.svg`` or ``.pdf``, in a folder that
+    exists.
     ``parameter`` names it in the error."""
     target = Path(path)
     if target.suffix.lower() not in FORMATS:
-        raise InputError(f"expected a file name ending in .png or .svg, got {str(path)!r}",
+        raise InputError(f"expected a file name ending in .png, .svg or .pdf, got {str(path)!r}",
                          parameter=parameter)
     parent = target.parent
     if not parent.is_dir():
@@ -544,27 +312,28 @@ def check_path(path: str | os.PathLike[str], parameter: str = "path") -> Path:
 
 
 def save(fig: Any, path: str | os.PathLike[str]) -> None:
-    """Write ``fig`` to ``path`` as PNG or SVG (by extension), atomically: a temporary file in
-    the same folder, then ``os.replace``. Nothing else is written."""
+    """Write ``fig`` to ``path`` as PNG, SVG or PDF (by extension), atomically and with the mode
+    a new file gets under the umask (:mod:`splitcost._files`). Nothing else is written."""
+    from splitcost._files import atomic_open
+
     target = check_path(path)
     fmt = target.suffix.lower().lstrip(".")
     options: dict[str, Any] = {"format": fmt}
     if fmt == "png":
         options.update(dpi=150, metadata={"Software": "splitcost"})
-    else:
+    elif fmt == "svg":
         options.update(metadata={"Date": None, "Creator": "splitcost"})
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            fig.savefig(out, **options)
-        # mkstemp makes the file private (0600); give it the mode a new file would get.
-        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    else:
+        options.update(metadata={"CreationDate": None, "Creator": "splitcost"})
+    with atomic_open(target, "wb") as out:
+        fig.savefig(out, **options)
 
 
-__all__ = ["check_path", "envelope_changes", "figure_of", "fleet_figure", "latency_figure",
-           "require_matplotlib", "save", "sweep_figure"]
+def save_figure(fig: Any, path: str | os.PathLike[str]) -> None:
+    """:func:`save`, under the name the package exports."""
+    save(fig, path)
+
+
+__all__ = ["MISSING", "check_path", "envelope_changes", "explore_figure", "figure", "figure_of",
+           "fleet_figure", "latency_figure", "require_matplotlib", "save", "save_figure",
+           "sweep_figure"]

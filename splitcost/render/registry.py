@@ -36,6 +36,11 @@ class RenderOptions:
 View = Callable[[Any, RenderOptions], Any]  # returns text, or a rich renderable for tables
 
 _VIEWS: dict[str, dict[Format, View]] = {}
+# Per result type, for notebooks: its grids (HTML), its rows (DataFrame: the CSV's columns and
+# rows) and its one-line summary (repr).
+GRIDS: dict[str, Callable[[Any, RenderOptions], Any]] = {}
+ROWS: dict[str, tuple[Any, Callable[[Any], Any]]] = {}
+SUMMARIES: dict[str, Callable[[Any], str]] = {}
 # The modules that register views; imported on first use so that a command pays only for
 # the renderers it needs.
 VIEW_MODULES = (
@@ -64,6 +69,11 @@ def view(kind: str, *formats: Format) -> Callable[[View], View]:
         return fn
 
     return wrap
+
+
+def load() -> None:
+    """Import every view module (each registers its views)."""
+    _load()
 
 
 def _load() -> None:

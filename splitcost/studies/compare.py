@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from splitcost import defaults as D
+from splitcost._notebook import Plottable
 from splitcost.errors import InputError, unknown_name
 from splitcost.hardware.device import Device
 from splitcost.hardware.encoding import Encoding
@@ -78,8 +79,8 @@ class RawInputNote:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Report:
+@dataclass(frozen=True, repr=False)
+class Report(Plottable):
     """The comparison of the scenarios for one backbone, task set, device, server and link."""
 
     request: PricingRequest

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from splitcost import defaults as D
+from splitcost._notebook import Plottable
 from splitcost.errors import InputError
 from splitcost.hardware.device import Device
 from splitcost.hardware.link import Link
@@ -126,8 +127,8 @@ class Skipped:
         return {"backbone": self.backbone, "error": self.error}
 
 
-@dataclass(frozen=True)
-class Explore:
+@dataclass(frozen=True, repr=False)
+class Explore(Plottable):
     """Configurations ranked: those with an option that fits (and meets the SLO) first, by the
     latency of that option; the others after, by their fastest option that fits."""
 

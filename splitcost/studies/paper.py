@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from splitcost._notebook import Notebook
 from splitcost.kinds import MemoryModel, Processes
 from splitcost.network.memory import TorchinfoMemory
 from splitcost.network.profile import Profile
@@ -98,8 +99,8 @@ class PaperRow:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class PaperResult:
+@dataclass(frozen=True, repr=False)
+class PaperResult(Notebook):
     backbones: tuple[BackboneFigures, ...]
     loc_verdicts: tuple[LocVerdict, ...]
     faces_input_bytes: int

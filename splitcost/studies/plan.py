@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from splitcost import defaults as D
+from splitcost._notebook import Plottable
 from splitcost.errors import InputError, unknown_name
 from splitcost.hardware.device import Device
 from splitcost.hardware.link import Link
@@ -74,8 +75,8 @@ class FleetRow:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Plan:
+@dataclass(frozen=True, repr=False)
+class Plan(Plottable):
     report: Report
     devices: int
     fps: float

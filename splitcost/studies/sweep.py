@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from splitcost import defaults as D
+from splitcost._notebook import Plottable
 from splitcost.errors import InputError, choice
 from splitcost.hardware.device import Device
 from splitcost.hardware.link import Link
@@ -98,8 +99,8 @@ class CutResult:
         }
 
 
-@dataclass(frozen=True)
-class Sweep:
+@dataclass(frozen=True, repr=False)
+class Sweep(Plottable):
     request: PricingRequest
     objective: Objective
     slo_s: float | None

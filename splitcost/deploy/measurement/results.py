@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from splitcost._notebook import Notebook
 from splitcost.deploy.measurement.config import (
     SplitConfig,
 )
@@ -45,8 +46,8 @@ class Probe:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class MeasureResult:
+@dataclass(frozen=True, repr=False)
+class MeasureResult(Notebook):
     """Measured phases beside the prediction for the same network, devices and link."""
 
     config: SplitConfig

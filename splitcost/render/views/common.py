@@ -6,15 +6,22 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from splitcost.render.grid import Grid
-from splitcost.render.registry import Format, RenderOptions, view
+from splitcost.render.registry import GRIDS, ROWS, SUMMARIES, Format, RenderOptions, view
 
 GridFn = Callable[[Any, RenderOptions], Grid | Sequence[Grid]]
 RowsFn = Callable[[Any], Iterable[Mapping[str, Any]]]
 
 
 def register(kind: str, json_kind: str, grid: GridFn,
-             csv: tuple[Sequence[str], RowsFn] | None = None) -> None:
-    """Table and Markdown from ``grid``; JSON in the envelope; CSV from ``csv`` when given."""
+             csv: tuple[Sequence[str], RowsFn] | None = None,
+             summary: Callable[[Any], str] | None = None) -> None:
+    """Table and Markdown from ``grid``; JSON in the envelope; CSV (and a notebook's DataFrame)
+    from ``csv`` when given; ``summary``: the one-line ``repr``."""
+    GRIDS[kind] = grid
+    if csv is not None:
+        ROWS[kind] = csv
+    if summary is not None:
+        SUMMARIES[kind] = summary
 
     def table(result: Any, options: RenderOptions) -> Any:
         from splitcost.render.table import render

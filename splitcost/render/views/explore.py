@@ -267,6 +267,11 @@ def _rows(ex: Explore) -> list[dict[str, Any]]:
     return ex.rows()
 
 
-register(KIND, "explore", explore_grids, (COLUMNS, _rows))
+def summary(ex: Explore) -> str:
+    limit = f", {len(ex.passing)} meet {format_seconds(ex.slo_s)}" if ex.slo_s else ""
+    return f"{len(ex.configurations)} configurations{limit}: best {ex.best or 'none'}"
+
+
+register(KIND, "explore", explore_grids, (COLUMNS, _rows), summary)
 
 __all__ = ["explore_grids", "explore_verdict"]

@@ -77,4 +77,15 @@ def _rows(pl: Plan) -> list[dict[str, Any]]:
     return [r.to_dict() for r in pl.rows]
 
 
-register(KIND, "plan", plan_grid, (COLUMNS, _rows))
+def summary(pl: Plan) -> str:
+    r = pl.report
+    if pl.best is None:
+        chosen = "no scenario serves the fleet"
+    else:
+        row = pl.row(pl.best)
+        chosen = f"{pl.best}, {row.servers_needed} server(s)"
+    return (f"{pl.devices} x {r.device.name} at {pl.fps:g}/s over {r.link.name}, "
+            f"{r.backbone.name}: {chosen}")
+
+
+register(KIND, "plan", plan_grid, (COLUMNS, _rows), summary)

@@ -93,4 +93,10 @@ def _rows(p: Profile) -> list[dict[str, Any]]:
     return [m.to_dict() for m in p.modules]
 
 
-register(KIND, "profile", profile_grid, (COLUMNS, _rows))
+def summary(p: Profile) -> str:
+    return (f"{p.name} {format_shape(p.input_shape)} {p.dtype}: {format_count(p.params)} params, "
+            f"{format_count(p.macs)} MACs, {len(p.modules)} modules, Z_b "
+            f"{format_shape(p.zb_shape)} = {format_bytes(p.zb_bytes)}")
+
+
+register(KIND, "profile", profile_grid, (COLUMNS, _rows), summary)

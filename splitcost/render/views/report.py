@@ -15,13 +15,14 @@ from splitcost.render.views.common import register
 from splitcost.units import format_bytes, format_count, format_energy, format_seconds, format_shape
 
 if TYPE_CHECKING:
+    from splitcost.pricing.scenarios import Scenario
     from splitcost.studies.compare import RawInputNote, Report
 
 KIND = "splitcost.studies.compare:Report"
 
 COLUMNS = ("name", "feasible", "binding", "memory_model", "edge_memory_bytes",
            "server_memory_bytes", "payload_bytes", "edge_s", "transfer_s", "server_s", "total_s",
-           "images", "images_total_s")
+           "likely_low_s", "likely_high_s", "edge_energy_j", "images", "images_total_s")
 
 
 def raw_input_line(note: RawInputNote | None) -> tuple[str, ...]:
@@ -126,8 +127,22 @@ def report_grid(r: Report, options: RenderOptions | None = None) -> Grid:
     )
 
 
+def scenario_row(s: Scenario) -> dict[str, Any]:
+    """A scenario's dict with its likely range and energy flattened (CSV, DataFrame)."""
+    return {**s.to_dict(), "likely_low_s": s.band.low_s if s.band else None,
+            "likely_high_s": s.band.high_s if s.band else None,
+            "edge_energy_j": s.energy.total_j if s.energy else None}
+
+
 def _rows(r: Report) -> list[dict[str, Any]]:
-    return [s.to_dict() for s in r.scenarios]
+    return [scenario_row(s) for s in r.scenarios]
 
 
-register(KIND, "report", report_grid, (COLUMNS, _rows))
+def summary(r: Report) -> str:
+    best = (f"{r.best} {format_seconds(r.verdict.best_total_s)}"
+            if r.best and r.verdict.best_total_s is not None else "nothing fits")
+    return (f"{r.backbone.name}, {len(r.tasks)} tasks, {r.device.name} -> {r.link.name} -> "
+            f"{r.server.name}: {best}")
+
+
+register(KIND, "report", report_grid, (COLUMNS, _rows), summary)

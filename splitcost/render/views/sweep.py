@@ -121,4 +121,13 @@ def _rows(sw: Sweep) -> list[dict[str, Any]]:
     return [r.to_dict() for r in sw.results]
 
 
-register(KIND, "sweep", sweep_grid, (COLUMNS, _rows))
+def summary(sw: Sweep) -> str:
+    best = sw.best_result
+    chosen = (f"best cut for {sw.objective} '{best.cut.name}' "
+              f"{format_seconds(best.scenario.total_s)}" if best else "no cut meets every "
+              "constraint")
+    return (f"{sw.profile.name}, {len(sw.results)} cuts, {sw.device.name} -> {sw.link.name} -> "
+            f"{sw.server.name}: {chosen}")
+
+
+register(KIND, "sweep", sweep_grid, (COLUMNS, _rows), summary)
