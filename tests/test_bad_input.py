@@ -124,7 +124,7 @@ _rows(("plan",), "--fps", {"0": ("--fps", "positive"), "-2": ("--fps",), "nan": 
                            "inf": ("--fps",), "fast": ("--fps",)})
 _rows(("plan",), "--ingress", {"10": ("--ingress", "with a unit"), "-1gbps": ("--ingress",)})
 _rows(("plan",), "--concurrency", {"0": ("--concurrency", "at least 1")})
-_rows(PRICED, "--plot", {"x.jpg": ("--plot", ".png or .svg"),
+_rows(PRICED, "--plot", {"x.jpg": ("--plot:", ".png, .svg or .pdf"),
                          "/no/such/dir/x.png": ("--plot", "does not exist")})
 _rows((*TRACED, "devices", "links", "paper"), "--format", {
     "xml": ("--format", "expected one of"),
@@ -132,6 +132,30 @@ _rows((*TRACED, "devices", "links", "paper"), "--format", {
 })
 _rows((*PRICED, "devices", "links"), "--profiles", {"/no/such/dir": ("does not exist",)})
 
+
+EXPLORE = ("explore",)
+_rows(EXPLORE, "--backbone", {"efficentnet": ("--backbone", "unknown backbone",
+                                              "closest: efficientnet"),
+                              "": ("--backbone",),
+                              "zz*": ("--backbone", "matches no torchvision classifier"),
+                              "resnet18,,vgg16": ("--backbone", "separated by commas")})
+_rows(EXPLORE, "--input", {"3x224": ("takes one image per sample as CxHxW",),
+                           "3x224x": ("--input", "3x224x224")})
+_rows(EXPLORE, "--batch", {"0": ("--batch", "at least 1")})
+_rows(EXPLORE, "--precision", {"fp7": ("--precision", "unknown dtype")})
+_rows(EXPLORE, "--tasks", {"0": ("--tasks", "at least one task"), "3,,2": ("--tasks",)})
+_rows(EXPLORE, "--device", {"jetson": ("--device:", "unknown device", "jetson-nano-4gb"),
+                            ",": ("--device:", "separated by commas")})
+_rows(EXPLORE, "--link", {"1gbsp": ("--link:", "1gbps"), "wifi5,": ("--link:", "commas")})
+_rows(EXPLORE, "--server", {"rtx": ("--server", "unknown device")})
+_rows(EXPLORE, "--memory-model", {"peak": ("--memory-model",)})
+_rows(EXPLORE, "--payload-dtype", {"int4": ("--payload-dtype", "float32")})
+_rows(EXPLORE, "--payload-compression", {"0.5": ("--payload-compression", "at least 1")})
+_rows(EXPLORE, "--input-dtype", {"png": ("--input-dtype",)})
+_rows(EXPLORE, "--hidden", {"0": ("--hidden", "at least 1")})
+_rows(EXPLORE, "--profiles", {"/no/such/dir": ("does not exist",)})
+_rows(EXPLORE, "--slo", {"fast": ("--slo", "100ms"), "0ms": ("--slo", "more than zero")})
+_rows(EXPLORE, "--format", {"xml": ("--format", "expected one of")})
 
 # export: every option but --out; measure: every option, failing before any network is built;
 # plot: its own options and the shared ones.
@@ -159,7 +183,7 @@ _rows(MEASURE + PLOT, "--link", {"1gbsp": ("--link", "1gbps")})
 _rows(MEASURE, "--timeout", {"0": ("--timeout", "positive"), "nan": ("--timeout", "positive")})
 _rows(MEASURE, "--threads", {"0": ("--threads", "at least 1")})
 _rows(MEASURE + PLOT, "--profiles", {"/no/such/dir": ("does not exist",)})
-_rows(PLOT, "--out", {"x.jpg": ("--out", ".png or .svg"),
+_rows(PLOT, "--out", {"x.jpg": ("--out", ".png, .svg or .pdf"),
                       "/no/such/dir/x.png": ("--out", "does not exist")})
 _rows(PLOT, "--device", {"jetson": ("--device", "unknown device")})
 _rows(PLOT, "--server", {"rtx": ("--server", "unknown device")})
@@ -231,7 +255,7 @@ def test_cli_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, comma
 
 
 # Flags take no value; --frozen takes any module prefix (one that matches nothing freezes nothing).
-UNCHECKED = ("--help", "--whole", "--frozen-backbone", "--frozen")
+UNCHECKED = ("--help", "--whole", "--frozen-backbone", "--frozen", "--sources")
 
 
 def test_every_option_has_a_row() -> None:

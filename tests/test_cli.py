@@ -248,8 +248,15 @@ def test_loc_processes(capsys: pytest.CaptureFixture[str]) -> None:
 def test_report_cites_the_runtime_overhead(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "report", "-b", "efficientnet", "-t", "2", "--format", "markdown")
     assert code == 0
+    # By default one line says what is counted; --sources cites where each figure comes from.
+    assert "Runtime overhead counted per process: 1.07 GB on jetson-nano-4gb (estimate)" in out
+    assert "pytorch/pytorch" not in out
+    code, out, _ = run(capsys, "report", "-b", "efficientnet", "-t", "2", "--format", "markdown",
+                       "--sources")
+    assert code == 0
     assert "Runtime overhead counted per process on jetson-nano-4gb" in out
     assert "pytorch/pytorch" in out  # the cited source
+    assert "jetson-nano-4gb memory.usable (derived)" in out and "lte" not in out
 
 
 def test_plan(capsys: pytest.CaptureFixture[str]) -> None:

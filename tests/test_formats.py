@@ -22,6 +22,7 @@ ARGS = {
     "sweep": ["--backbone", "mobilenet", "--tasks", "2"],
     "plan": ["--backbone", "mobilenet", "--tasks", "2", "--devices", "10"],
     "profile": ["--backbone", "mobilenet"],
+    "explore": ["--backbone", "mobilenet,resnet18", "--tasks", "2", "--link", "lte,wifi5"],
     "devices": [],
     "links": [],
     "paper": [],

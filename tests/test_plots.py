@@ -99,8 +99,32 @@ def test_latency_figure_draws_each_scenario_exactly(report: Report) -> None:
     labels = legend_labels(fig)
     assert "MTL-Local (on the edge)" in labels and "RoC (over the link)" in labels
     assert "this link: 1gbps, 1 Gbit/s" in labels and "fastest that fits" in labels
-    assert "efficientnet" in ax.get_title() and "jetson-nano-4gb" in ax.get_title()
+    title = fig.get_suptitle()
+    assert "efficientnet" in title and "jetson-nano-4gb" in title
     assert "bit/s" in ax.get_xlabel() and "latency" in ax.get_ylabel()
+
+
+def test_latency_figure_band(report: Report) -> None:
+    """The shaded likely range at the link's rate is the report's range, and elsewhere the
+    Nano's +/-25% of its compute around the line."""
+    ax = latency_figure(report, bandwidths=[1e6, report.link.bandwidth_bps, 1e10]).axes[0]
+    bands = {c.get_gid()[5:]: c for c in ax.collections if (c.get_gid() or "").startswith(
+        "band:")}
+    assert "MTL-Split" in bands and "RoC" not in bands  # the 3090 carries no error band
+    for name, band in bands.items():
+        s = report.scenario(name)
+        vertices = band.get_paths()[0].vertices
+        at = [v for v in vertices if math.isclose(v[0], report.link.bandwidth_bps)]
+        lows, highs = min(v[1] for v in at), max(v[1] for v in at)
+        assert s.band is not None
+        assert lows == pytest.approx(s.band.low_s, rel=1e-9)
+        assert highs == pytest.approx(s.band.high_s, rel=1e-9)
+        far = [v for v in vertices if math.isclose(v[0], 1e6)]
+        line = by_hand(s, report.link, 1e6)
+        assert min(v[1] for v in far) == pytest.approx(line - 0.25 * s.edge_s, rel=1e-9)
+        assert max(v[1] for v in far) == pytest.approx(line + 0.25 * s.edge_s, rel=1e-9)
+    assert any("likely range (jetson-nano-4gb compute +/-25%)" == t
+               for t in legend_labels(ax.figure))
 
 
 def test_latency_figure_marks_the_crossovers(report: Report) -> None:
@@ -149,38 +173,73 @@ def test_envelope_changes_by_hand() -> None:
 
 def test_sweep_figure_series(swept: Sweep) -> None:
     fig = sweep_figure(swept)
-    top, bottom, memory = fig.axes
+    payload_ax, memory_ax, latency_ax = fig.axes
     n = len(swept.results)
-    names = [r.cut.name for r in swept.results]
-    assert [t.get_text() for t in bottom.get_xticklabels()] == names
-    payload = [p for p in top.patches if p.get_gid() == "payload"]
+    # Every cut is named, with what it comes after: '6' over '4x MBConv' (its four children,
+    # counted from torchvision's efficientnet_b0: features[6] holds four MBConv blocks).
+    labels = [t.get_text() for t in latency_ax.get_xticklabels()]
+    assert labels[0] == "input (RoC)"
+    six = next(i for i, r in enumerate(swept.results) if r.cut.name == "6")
+    assert labels[six] == "6\n4x MBConv"
+    payload = [p for p in payload_ax.patches if p.get_gid() == "payload"]
     assert [p.get_height() for p in payload] == pytest.approx(
         [r.scenario.payload_bytes / 1e6 for r in swept.results])  # MB = 1e6 bytes
+    assert "MB" in payload_ax.get_ylabel() and "GB" not in payload_ax.get_ylabel()
     for part, attr in (("edge compute", "edge_s"), ("transfer", "transfer_s"),
                        ("server compute", "server_s")):
-        bars = [p for p in bottom.patches if p.get_gid() == part]
+        bars = [p for p in latency_ax.patches if p.get_gid() == part]
         assert len(bars) == n
         assert [b.get_height() for b in bars] == pytest.approx(
             [getattr(r.scenario, attr) for r in swept.results])  # seconds: totals over 1 s
-    # Stacked: each bar's top is the cut's total latency.
-    tops = [b.get_y() + b.get_height() for b in bottom.patches
+    tops = [b.get_y() + b.get_height() for b in latency_ax.patches
             if b.get_gid() == "server compute"]
     assert tops == pytest.approx([r.scenario.total_s for r in swept.results])
-    edge = lines_by_gid(memory, "edge memory")[""]
+    # The likely range: each cut's total minus and plus its compute share of +/-25%.
+    bars = next(c for c in latency_ax.containers if c.get_label() == "likely range of the total")
+    segments = bars.lines[2][0].get_segments()
+    banded = [r for r in swept.results if r.scenario.band]
+    for seg, r in zip(segments, banded, strict=True):
+        s = r.scenario
+        compute = s.edge_s * 0.25  # the Nano's validated error; the 3090 has none
+        assert seg[0][1] == pytest.approx(s.total_s - compute, rel=1e-9)
+        assert seg[1][1] == pytest.approx(s.total_s + compute, rel=1e-9)
+    edge = lines_by_gid(memory_ax, "edge memory")[""]
     assert list(edge.get_ydata()) == pytest.approx(
         [r.scenario.edge_memory_bytes / 1e9 for r in swept.results])
-    usable = lines_by_gid(memory, "usable memory")[""]
+    usable = lines_by_gid(memory_ax, "usable memory")[""]
     assert usable.get_ydata()[0] == pytest.approx(swept.device.memory_usable / 1e9)
+    assert "GB" in memory_ax.get_ylabel()
     assert swept.best is not None
-    best = [p for p in top.patches if p.get_gid() == "best"]
+    best = [p for p in payload_ax.patches if p.get_gid() == "best"]
     assert len(best) == 1
     assert best[0].get_x() + best[0].get_width() / 2 == pytest.approx(swept.best_index)
-    ann = annotated(bottom, "best cut")
+    ann = annotated(latency_ax, "best cut")
+    # On LTE, MTL-Local (91 ms) beats the best cut (182 ms): the figure says so.
     assert len(ann) == 1 and swept.best in ann[0].get_text()
+    assert "MTL-Local is faster" in ann[0].get_text()
     labels = legend_labels(fig)
-    assert "payload per inference (MB)" in labels and "transfer" in labels
-    assert "jetson-nano-4gb usable memory: 2.54 GB" in labels
-    assert "MB" in top.get_ylabel() and "(s)" in bottom.get_ylabel()
+    assert "transfer" in labels and "jetson-nano-4gb usable memory: 2.54 GB" in labels
+    assert any(t.endswith("faster than every cut") for t in labels)
+    assert "(s)" in latency_ax.get_ylabel()
+
+
+def test_sweep_figure_shows_the_objective() -> None:
+    sw = sweep(splitcost.profile("resnet18"), 3, link="lte", objective="energy")
+    fig = sweep_figure(sw)
+    assert len(fig.axes) == 4  # payload, edge memory, latency, edge energy
+    bars = [p for p in fig.axes[3].patches if p.get_gid() == "edge energy"]
+    assert [b.get_height() for b in bars] == pytest.approx(
+        [r.scenario.energy.total_j for r in sw.results])
+    assert "(J)" in fig.axes[3].get_ylabel()
+
+
+def test_sweep_figure_no_cut_meets_the_slo(profile: Any) -> None:
+    sw = sweep(profile, 3, link="lte", slo_s=0.1)
+    assert sw.best is None and sw.local_ok
+    fig = sweep_figure(sw)
+    legend = fig.axes[2].get_legend()
+    assert legend.get_title().get_text() == "no cut meets every constraint; MTL-Local does"
+    assert not [p for p in fig.axes[0].patches if p.get_gid() == "best"]
 
 
 # --- fleet -------------------------------------------------------------------------------------
@@ -188,28 +247,45 @@ def test_sweep_figure_series(swept: Sweep) -> None:
 
 def test_fleet_figure_series(fleet: Plan) -> None:
     fig = fleet_figure(fleet)
-    ax = fig.axes[0]
+    ax, use = fig.axes
     lines = lines_by_gid(ax, "fleet:")
     assert sorted(lines) == ["MTL-Split", "RoC"]  # the scenarios that use a server
     for name, line in lines.items():
         row = fleet.row(name)
         s = fleet.report.scenario(name)
         x, y = line.get_data()
-        # By hand: M devices x F inferences/s x server seconds per inference, in percent.
-        for m, u in zip(x, y, strict=True):
-            assert u == pytest.approx(m * fleet.fps * s.server_s * 100, rel=1e-9)
-        assert row.max_devices_per_server is not None
-        cap = f"{name}: max {row.max_devices_per_server:,} devices per server"
-        assert any(cap == t.get_text().replace("\n", " ") for t in annotated(ax, "max devices"))
-    assert [ln.get_ydata()[0] for ln in ax.get_lines() if ln.get_gid() == "saturation"] == [100]
+        # By hand: one server takes floor(1 / (F x server seconds)) devices (or its ingress
+        # over F x payload bits, whichever is smaller); M devices need ceil(M / that).
+        per = min(math.floor(1 / (fleet.fps * s.server_s)),
+                  math.floor(fleet.ingress_bps / (fleet.fps * s.payload_bytes * 8)))
+        for m, servers in zip(x, y, strict=True):
+            assert servers == math.ceil(m / per)
+        assert row.max_devices_per_server == per
     assert [ln.get_xdata()[0] for ln in ax.get_lines() if ln.get_gid() == "planned"] == [200]
     labels = legend_labels(fig)
-    servers = fleet.row("MTL-Split").servers_needed
-    cap_split = fleet.row("MTL-Split").max_devices_per_server or 0
-    split = f"MTL-Split: {servers} server for 200 devices (max {cap_split:,} per server"
-    assert any(label.startswith(split) for label in labels)
-    assert any(label.startswith("MTL-Local: no server") for label in labels)
-    assert "%" in ax.get_ylabel() and "rtx-3090" in ax.get_ylabel()
+    split = fleet.row("MTL-Split")
+    assert any(t.startswith(f"MTL-Split: {split.servers_needed} server(s) for 200")
+               for t in labels)
+    assert any(t.startswith("MTL-Local: no server") for t in labels)
+    assert "servers needed" in ax.get_ylabel() and "fleet size" in ax.get_xlabel()
+    assert "against fleet size" in ax.get_title()
+    # What binds, at the planned fleet: one device's uplink, F x payload bits / goodput.
+    uplink = [p for p in use.patches if p.get_gid() == "use:uplink"]
+    rows = list(fleet.rows)
+    for bar, row in zip(uplink, rows, strict=True):
+        s = fleet.report.scenario(row.name)
+        expected = 100 * fleet.fps * s.payload_bytes * 8 / fleet.report.link.goodput_bps
+        assert bar.get_height() == pytest.approx(expected, rel=1e-9)
+    hatched = {row.name for bar, row in zip(uplink, rows, strict=True) if bar.get_hatch()}
+    assert hatched == {r.name for r in rows if str(r.binding) == "uplink"}
+
+
+def test_fleet_figure_when_the_uplink_binds(profile: Any) -> None:
+    pl = plan(profile, 3, devices=200, fps=5, link="lte")  # float32 Z_b: 167% of LTE
+    assert not pl.row("MTL-Split").device_ok
+    labels = legend_labels(fleet_figure(pl))
+    assert any(t.startswith("MTL-Split: devices cannot keep up (uplink 167% busy)")
+               for t in labels)
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -242,8 +318,27 @@ def test_save_svg(figure: Any, tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["latency.svg"]
 
 
+def test_save_pdf(figure: Any, tmp_path: Path) -> None:
+    out = tmp_path / "latency.pdf"
+    save(figure, out)
+    assert out.read_bytes()[:5] == b"%PDF-"
+    assert [p.name for p in tmp_path.iterdir()] == ["latency.pdf"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_save_honours_the_umask(figure: Any, tmp_path: Path, umask: int) -> None:
+    import os
+
+    old = os.umask(umask)
+    try:
+        save(figure, tmp_path / "x.png")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.png").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_save_refuses_bad_paths(figure: Any, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"\.png or \.svg"):
+    with pytest.raises(InputError, match=r"\.png, \.svg or \.pdf"):
         save(figure, tmp_path / "latency.jpg")
     with pytest.raises(InputError, match="does not exist"):
         save(figure, tmp_path / "missing" / "latency.png")
@@ -281,5 +376,5 @@ def test_plot_command_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     code, _, err = run(capsys, "plot", "histogram", "--out", str(tmp_path / "x.png"))
     assert code == 2 and "latency, sweep, fleet" in err and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "plot", "latency", "--out", str(tmp_path / "x.gif"))
-    assert code == 2 and "--out" in err and ".png or .svg" in err
+    assert code == 2 and "--out" in err and ".png, .svg or .pdf" in err
     assert list(tmp_path.iterdir()) == []

@@ -54,5 +54,8 @@ def explore(
                          input_dtype=input_dtype, hidden=hidden, profiles=profiles or (),
                          progress=tick)
         except InputError as e:
-            raise e.about("backbones") if e.parameter is None else e from None
+            # The API's list parameters are the command line's --device and --link (the
+            # shared --devices is the fleet size).
+            flag = {"devices": "device_list", "links": "link_list"}.get(e.parameter or "")
+            raise (InputError(e.message, parameter=flag) if flag else e) from None
     show(result, fmt, RenderOptions(sources=sources))

@@ -33,7 +33,10 @@ class Opt:
     @property
     def flag(self) -> str:
         info = self.annotation.__metadata__[0]
-        decls = [d for d in info.param_decls if d.startswith("--")]
+        # Inside Annotated, typer takes Option's first positional argument (its "default") as
+        # the first declaration.
+        first = (info.default,) if isinstance(info.default, str) else ()
+        decls = [d for d in (*first, *info.param_decls) if d.startswith("--")]
         return decls[0] if decls else "--" + self.name.replace("_", "-")
 
 

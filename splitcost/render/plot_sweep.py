@@ -111,7 +111,8 @@ def sweep_figure(sweep: Sweep) -> Any:
                         gid="likely range", label="likely range of the total")
     wins = _local_wins(sweep)
     if local.feasible:
-        local_label = f"everything on {sweep.device.name} (MTL-Local): {format_seconds(local.total_s)}"
+        local_label = (f"everything on {sweep.device.name} (MTL-Local): "
+                       f"{format_seconds(local.total_s)}")
         if wins:
             local_label += ", faster than every cut"
         lat_ax.axhline(local.total_s / tf, color="#222222" if wins else "#555555",

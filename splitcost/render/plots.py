@@ -4,8 +4,9 @@ Each function takes a result (a :class:`~splitcost.studies.compare.Report`, a
 :class:`~splitcost.studies.sweep.Sweep` or a :class:`~splitcost.studies.plan.Plan`) and returns a
 ``matplotlib.figure.Figure`` built directly, never through ``pyplot``: nothing global is touched
 and nothing is shown; :func:`figure` picks a result's figure. :func:`save` writes PNG, SVG or
-PDF. The sweep, fleet and explore figures live in their own modules, re-exported here. matplotlib is imported inside the
-functions, so importing this module costs nothing and splitcost runs without it.
+PDF. The sweep, fleet and explore figures live in their own modules, re-exported here.
+matplotlib is imported inside the functions, so importing this module costs nothing and
+splitcost runs without it.
 
 Every figure carries its units in the axis labels (bytes in kB/MB/GB = 10^3/10^6/10^9, link rates
 in bits per second, times per inference) and says in its title which backbone, tasks, device,
