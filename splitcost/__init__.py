@@ -7,6 +7,9 @@ The public API is imported lazily so that ``import splitcost`` (and the CLI's ``
     p = splitcost.profile("efficientnet", input_shape=(3, 224, 224))
     r = splitcost.compare(p, tasks=3, device="jetson-nano-4gb", link="1gbps")
     r.to_dict()
+    r.to_frame()           # a pandas DataFrame (pip install 'splitcost[frame]')
+    r.plot("latency.png")  # the figure (pip install 'splitcost[plot]')
+    splitcost.explore("resnet18,efficientnet_b0", devices="jetson-nano-4gb", links="wifi5")
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ _LAZY = {
     "Sweep": "splitcost.studies.sweep",
     "plan": "splitcost.studies.plan",
     "Plan": "splitcost.studies.plan",
+    "explore": "splitcost.studies.explore",
+    "Explore": "splitcost.studies.explore",
+    "figure": "splitcost.render.plots",
+    "save_figure": "splitcost.render.plots",
     "pricing_request": "splitcost.studies.inputs",
     "PricingRequest": "splitcost.pricing.request",
     "load_device": "splitcost.hardware.catalog",
@@ -40,6 +47,7 @@ _LAZY = {
 
 __all__ = [
     "Device",
+    "Explore",
     "InputError",
     "Link",
     "Plan",
@@ -49,11 +57,14 @@ __all__ = [
     "Sweep",
     "__version__",
     "compare",
+    "explore",
+    "figure",
     "load_device",
     "load_link",
     "plan",
     "pricing_request",
     "profile",
+    "save_figure",
     "sweep",
     "to_text",
     "verdict",
@@ -67,9 +78,11 @@ if TYPE_CHECKING:
     from splitcost.network.profile import Profile
     from splitcost.network.profiler import profile
     from splitcost.pricing.request import PricingRequest
+    from splitcost.render.plots import figure, save_figure
     from splitcost.render.registry import to_text
     from splitcost.render.verdicts import verdict
     from splitcost.studies.compare import Report, compare
+    from splitcost.studies.explore import Explore, explore
     from splitcost.studies.inputs import pricing_request
     from splitcost.studies.plan import Plan, plan
     from splitcost.studies.sweep import Sweep, sweep

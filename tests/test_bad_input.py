@@ -156,6 +156,7 @@ _rows(EXPLORE, "--hidden", {"0": ("--hidden", "at least 1")})
 _rows(EXPLORE, "--profiles", {"/no/such/dir": ("does not exist",)})
 _rows(EXPLORE, "--slo", {"fast": ("--slo", "100ms"), "0ms": ("--slo", "more than zero")})
 _rows(EXPLORE, "--format", {"xml": ("--format", "expected one of")})
+_rows(EXPLORE, "--plot", {"x.jpg": ("--plot:", ".pdf")})
 
 # export: every option but --out; measure: every option, failing before any network is built;
 # plot: its own options and the shared ones.

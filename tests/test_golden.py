@@ -1,4 +1,4 @@
-"""Golden outputs, as torchinfo's tests keep them: the README's commands rendered as tables at 80
+"""Golden outputs, as torchinfo's tests keep them: the README's commands rendered as tables at 80, 100
 and 120 columns, as Markdown and as JSON, compared with tests/data/golden/. Regenerate with
 ``make golden`` (SPLITCOST_UPDATE_GOLDEN=1) after a deliberate change, and read the diff.
 
@@ -109,7 +109,7 @@ def _json(result: Any) -> str:
 
 
 @pytest.mark.parametrize("name", TABLES)
-@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("width", [80, 100, 120])
 def test_table_golden(results: dict[str, Any], name: str, width: int) -> None:
     _check(f"{name}_{width}.txt", to_text(results[name], Format.TABLE, width))
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from splitcost import defaults as D
 from splitcost.cli import parse
 from splitcost.cli.app import app
 from splitcost.cli.options import command
-from splitcost.cli.output import show
+from splitcost.cli.output import show, write_plot
 from splitcost.cli.progress import progress_bar
 from splitcost.errors import InputError
 from splitcost.render.registry import Format, RenderOptions
@@ -17,7 +19,7 @@ RESULT = "splitcost.studies.explore:Explore"
 @command(app, result=RESULT, shared=(
     "backbones", "input_shape", "batch", "precision", "task_sets", "device_list", "link_list",
     "server", "memory_model", "payload_dtype", "payload_compression", "input_dtype", "hidden",
-    "profiles", "slo", "sources"))
+    "profiles", "slo", "sources", "plot_file"))
 def explore(
     backbones: str = D.BACKBONE,
     input_shape: str = D.INPUT_SHAPE,
@@ -35,12 +37,14 @@ def explore(
     profiles: list[str] | None = None,
     slo: str | None = None,
     sources: bool = False,
+    plot_file: Path | None = None,
     fmt: Format = Format.TABLE,
 ) -> None:
     """Which backbone, device and link? Every combination priced and ranked, with ImageNet
     accuracy and the Pareto front."""
     from splitcost.cli.options import ModelArgs
 
+    plot = parse.plot_path(plot_file)
     spec, dtype = parse.model_spec(ModelArgs(backbones, input_shape, batch, precision))
     slo_s = parse.duration("slo", slo)
     from splitcost.studies.explore import explore as run
@@ -58,4 +62,5 @@ def explore(
             # shared --devices is the fleet size).
             flag = {"devices": "device_list", "links": "link_list"}.get(e.parameter or "")
             raise (InputError(e.message, parameter=flag) if flag else e) from None
+    write_plot(plot, result)
     show(result, fmt, RenderOptions(sources=sources))

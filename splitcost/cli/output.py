@@ -47,6 +47,6 @@ def write_plot(path: Path | None, result: Any) -> None:
     """The result's figure, written (atomically) where asked, and nowhere else."""
     if path is None:
         return
-    from splitcost.render.plots import figure_of, save
+    from splitcost.render.plots import figure, save
 
-    save(figure_of(result), path)
+    save(figure(result), path)
