@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 @pytest.fixture(autouse=True)
 def _no_user_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SPLITCOST_PROFILES", raising=False)
+    # Piped output is laid out for COLUMNS when it is set: tests see it unset (unwrapped).
+    monkeypatch.delenv("COLUMNS", raising=False)
 
 
 # The one list of what `make check` (pytest -m "not slow") skips and CI still runs: whole files

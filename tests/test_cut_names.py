@@ -32,7 +32,7 @@ def test_full_module_path_names_the_same_cut(effnet: Any) -> None:
 
 
 def test_unknown_full_path_suggests_both_spellings(effnet: Any) -> None:
-    with pytest.raises(splitcost.InputError, match="closest: features.6"):
+    with pytest.raises(splitcost.InputError, match=r"closest: features\.6"):
         splitcost.compare(effnet, link="lte", cuts=["features.66"])
 
 

@@ -1,5 +1,5 @@
-"""Golden outputs, as torchinfo's tests keep them: the README's commands rendered as tables at 80, 100
-and 120 columns, as Markdown and as JSON, compared with tests/data/golden/. Regenerate with
+"""Golden outputs, as torchinfo's tests keep them: the README's commands rendered as tables at
+80, 100 and 120 columns, as Markdown and as JSON, compared with tests/data/golden/. Regenerate with
 ``make golden`` (SPLITCOST_UPDATE_GOLDEN=1) after a deliberate change, and read the diff.
 
 The JSON taken before the house move (tests/data/premove/, splitcost 0.1) is the oracle that the

@@ -123,7 +123,7 @@ def test_latency_figure_band(report: Report) -> None:
         line = by_hand(s, report.link, 1e6)
         assert min(v[1] for v in far) == pytest.approx(line - 0.25 * s.edge_s, rel=1e-9)
         assert max(v[1] for v in far) == pytest.approx(line + 0.25 * s.edge_s, rel=1e-9)
-    assert any("likely range (jetson-nano-4gb compute +/-25%)" == t
+    assert any(t == "likely range (jetson-nano-4gb compute +/-25%)"
                for t in legend_labels(ax.figure))
 
 

@@ -59,7 +59,7 @@ def repeated_option(argv: list[str]) -> str | None:
     name = next((a for a in argv if not a.startswith("-")), None)
     commands = getattr(group, "commands", {})
     sub = commands.get(name) if name else None
-    if sub is None:
+    if sub is None or name is None:
         return None
     rest = argv[argv.index(name) + 1:]
     for param in sub.params:

@@ -41,7 +41,8 @@ def citation_lines(devices: Sequence[Device], links: Sequence[Link]) -> tuple[st
     out = ["Sources of the profiles' figures (kind: vendor peak, measured, derived, estimate or "
            "calibrated):"]
     seen: set[str] = set()
-    for profile in (*devices, *links):
+    profiles: list[Device | Link] = [*devices, *links]
+    for profile in profiles:
         if profile.name in seen:
             continue
         seen.add(profile.name)

@@ -358,7 +358,7 @@ def explore(
     slo = None if slo_s is None else positive_number("slo_s", slo_s, "seconds")
     dirs = tuple(profiles)
     sets = _task_sets(task_sets)
-    inputs = pricing_inputs(sets[0], server=server, memory_model=memory_model,
+    inputs = pricing_inputs([t.classes for t in sets[0]], server=server, memory_model=memory_model,
                             payload_dtype=payload_dtype, payload_compression=payload_compression,
                             input_dtype=input_dtype, hidden=hidden, profiles=dirs)
     edge_devices = _devices(devices, dirs)
