@@ -14,9 +14,12 @@ from splitcost.cli.output import emit, write_plot
 from splitcost.errors import InputError
 
 KINDS = {
-    "latency": "end-to-end latency of each scenario against uplink bandwidth, crossovers marked",
-    "sweep": "payload, edge memory and latency stacked by part at every cut",
-    "fleet": "fleet size against one server's compute utilisation, per scenario",
+    "latency": "end-to-end latency of each scenario against uplink bandwidth, likely ranges "
+               "shaded, crossovers marked",
+    "sweep": "payload, edge memory and latency stacked by part (with its likely range) at every "
+             "cut, one quantity per panel",
+    "fleet": "servers needed against fleet size per scenario, and what binds at the planned "
+             "fleet",
 }
 
 
@@ -24,8 +27,8 @@ KINDS = {
 def plot(
     kind: Annotated[str, typer.Argument(help="latency (report), sweep (every cut) or fleet "
                                         "(plan).", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Figure file: .png or .svg (its "
-                                      "folder must exist).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Figure file: .png, .svg or .pdf "
+                                      "(its folder must exist).", show_default=False)],
     model: ModelArgs,
     pricing: PricingArgs,
     sweep_args: SweepArgs,
@@ -46,7 +49,8 @@ def plot(
     if key == "latency":
         from splitcost.studies.compare import compare_request
 
-        result: object = compare_request(request, cuts=cut or [])
+        with parse.cut_flag():
+            result: object = compare_request(request, cuts=cut or [])
     elif key == "sweep":
         from splitcost.studies.sweep import sweep_request
 
@@ -54,6 +58,7 @@ def plot(
     else:
         from splitcost.studies.plan import plan_request
 
-        result = plan_request(request, cuts=cut or [], **fleet_options)
+        with parse.cut_flag():
+            result = plan_request(request, cuts=cut or [], **fleet_options)
     write_plot(target, result)
     emit(f"wrote {target}: {KINDS[key]}")
