@@ -181,6 +181,7 @@ def test_sweep_figure_series(swept: Sweep) -> None:
     assert labels[0] == "input (RoC)"
     six = next(i for i, r in enumerate(swept.results) if r.cut.name == "6")
     assert labels[six] == "6\n4x MBConv"
+    assert labels[1] == "0\nConv2dNormActivation" and labels[2] == "1\n1x MBConv"
     payload = [p for p in payload_ax.patches if p.get_gid() == "payload"]
     assert [p.get_height() for p in payload] == pytest.approx(
         [r.scenario.payload_bytes / 1e6 for r in swept.results])  # MB = 1e6 bytes

@@ -41,7 +41,7 @@ def _local_wins(sweep: Sweep) -> bool:
 def _label(sweep: Sweep, cut: Cut) -> str:
     """``6`` over ``4x MBConv``; ``input (RoC)`` alone."""
     what = block_label(sweep.profile, cut)
-    return what if what.startswith(cut.name) else f"{cut.name}\n{what}"
+    return what if cut.kind in ("input", "output") else f"{cut.name}\n{what}"
 
 
 def sweep_figure(sweep: Sweep) -> Any:
