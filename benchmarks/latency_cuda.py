@@ -25,6 +25,7 @@ from latency_validation import HELD_OUT, held_out_table, host_table, validate
 from rich.console import Console
 
 from splitcost.calibration import DEFAULT_MODELS, calibrate, check_models, time_models
+from splitcost.kinds import Runtime
 
 ROUNDS = 2
 MIN_RUN_TIME = 0.05
@@ -45,13 +46,13 @@ def main() -> None:
     path = out / "cuda-host.toml"
     cal = calibrate(path, models=DEFAULT_MODELS, torch_device="cuda", role="server",
                     rounds=ROUNDS, min_run_time=MIN_RUN_TIME)
-    console.print(host_table(path, cal.fit))
+    console.print(host_table(cal))
     console.print(f"calibration: {time.perf_counter() - t0:.0f} s, in-sample RMS log error "
                   f"{cal.fit.rms_log_error:.3f}")
     timings = time_models(check_models(HELD_OUT), torch_device="cuda", rounds=ROUNDS,
                           min_run_time=MIN_RUN_TIME)
-    results = [validate(t, cal.device) for t in timings]
-    console.print(held_out_table(results))
+    results = [validate(t, cal.device, Runtime.EAGER, True) for t in timings]
+    console.print(held_out_table(Runtime.EAGER, results))
     held = {t.name: [{"block": b.block, "measured_s": b.measured_s} for b in t.blocks]
             for t in timings}
     (out / "latency_cuda.json").write_text(json.dumps({

@@ -35,6 +35,8 @@ _LAZY = {
     "figure": "splitcost.render.plots",
     "save_figure": "splitcost.render.plots",
     "pricing_request": "splitcost.studies.inputs",
+    "latency": "splitcost.studies.latency",
+    "Latency": "splitcost.pricing.latency",
     "PricingRequest": "splitcost.pricing.request",
     "load_device": "splitcost.hardware.catalog",
     "load_link": "splitcost.hardware.catalog",
@@ -49,6 +51,7 @@ __all__ = [
     "Device",
     "Explore",
     "InputError",
+    "Latency",
     "Link",
     "Plan",
     "PricingRequest",
@@ -59,6 +62,7 @@ __all__ = [
     "compare",
     "explore",
     "figure",
+    "latency",
     "load_device",
     "load_link",
     "plan",
@@ -77,6 +81,7 @@ if TYPE_CHECKING:
     from splitcost.hardware.link import Link
     from splitcost.network.profile import Profile
     from splitcost.network.profiler import profile
+    from splitcost.pricing.latency import Latency
     from splitcost.pricing.request import PricingRequest
     from splitcost.render.plots import figure, save_figure
     from splitcost.render.registry import to_text
@@ -84,6 +89,7 @@ if TYPE_CHECKING:
     from splitcost.studies.compare import Report, compare
     from splitcost.studies.explore import Explore, explore
     from splitcost.studies.inputs import pricing_request
+    from splitcost.studies.latency import latency
     from splitcost.studies.plan import Plan, plan
     from splitcost.studies.sweep import Sweep, sweep
 

@@ -13,18 +13,51 @@ from enum import StrEnum
 class OpClass(StrEnum):
     """How the roofline prices an operator: which efficiency of the device applies."""
 
-    CONV = "conv"
-    DEPTHWISE = "depthwise"
+    CONV = "conv"  # dense convolution with a spatial kernel (3x3, 7x7, ...)
+    DEPTHWISE = "depthwise"  # one group per input channel
     MATMUL = "matmul"
     ELEMENTWISE = "elementwise"
     POOL = "pool"
     VIEW = "view"  # allocates and computes nothing: costs no time
+    POINTWISE = "pointwise"  # dense 1x1 convolution: a GEMM over the pixels
+    GROUPED = "grouped"  # grouped convolution with several channels per group
+    RECURRENT = "recurrent"  # a fused RNN/LSTM/GRU kernel, one step per token
 
 
-# The classes a device profile gives an efficiency for (a view needs none).
+# The classes a device profile gives an efficiency for (a view needs none). The first five are
+# required in every profile; the last three fall back to a related class when a profile has no
+# figure for them (FALLBACK_CLASS).
 COMPUTE_CLASSES: tuple[OpClass, ...] = (
     OpClass.CONV, OpClass.DEPTHWISE, OpClass.MATMUL, OpClass.ELEMENTWISE, OpClass.POOL,
 )
+OPTIONAL_CLASSES: tuple[OpClass, ...] = (OpClass.POINTWISE, OpClass.GROUPED, OpClass.RECURRENT)
+FALLBACK_CLASS: dict[OpClass, OpClass] = {
+    OpClass.POINTWISE: OpClass.CONV, OpClass.GROUPED: OpClass.DEPTHWISE,
+    OpClass.RECURRENT: OpClass.MATMUL,
+}
+CONV_CLASSES = frozenset({OpClass.CONV, OpClass.POINTWISE, OpClass.GROUPED, OpClass.DEPTHWISE})
+
+
+class FusionKind(StrEnum):
+    """What an operator is to a fusing runtime (TensorRT, ONNX Runtime): an anchor that can
+    absorb the pointwise chain after it, a member of such a chain, or neither."""
+
+    ANCHOR = "anchor"  # conv, matmul, pooling: a complex kernel with an epilogue
+    NORM = "norm"  # inference batch norm: a per-channel scale and shift, foldable into a conv
+    ACTIVATION = "activation"  # ReLU and its clamps (ReLU6, hardtanh, leaky ReLU)
+    FUNCTION = "function"  # any other unary pointwise op (SiLU, GELU, hardswish, sigmoid, x * 2)
+    ADD = "add"  # a binary add or subtract of two tensors (a residual)
+    MUL = "mul"  # a binary multiply or divide of two tensors (squeeze-excite scaling)
+    OPAQUE = "opaque"  # anything else: its own kernel under every runtime
+    VIEW = "view"  # no kernel at all
+
+
+class Runtime(StrEnum):
+    """How a device executes the network (DESIGN.md)."""
+
+    EAGER = "eager"  # PyTorch eager: one kernel per aten operator
+    TENSORRT = "tensorrt"  # NVIDIA TensorRT: layers fused into kernels at engine build
+    ONNXRUNTIME = "onnxruntime"  # ONNX Runtime: graph fusions, then one kernel per node
 
 
 class ScenarioKind(StrEnum):

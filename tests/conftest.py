@@ -24,6 +24,8 @@ def _no_user_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
 SLOW_FILES = {"test_examples.py", "test_measure.py", "test_export.py", "test_train.py",
               "test_oracle_split_memory.py"}
 SLOW_TESTS = {"test_paper", "test_tiny_real_calibration_feeds_sweep",
+              "test_tiny_onnxruntime_calibration_prices_a_report",
+              "test_encoder_at_1024_tokens_batch_4",
               "test_vit_attention_is_what_fvcore_misses", "test_densenet_cut_names",
               "test_vit_real_run_on_meta_paths"}
 # test name -> parameter ids kept fast; every other case of that test is slow.
@@ -38,6 +40,7 @@ FAST_CASES = {
     "test_halves_compose_to_the_whole": ("resnet18-layer1.0.conv1", "mobilenet-output"),
     "test_every_listed_format_parses": ("report", "devices"),
     "test_other_formats": ("markdown",),
+    "test_kernels_match_onnxruntimes_optimised_graph": ("resnet18",),
 }
 # Bad-input rows of the commands that build a real network before they fail.
 SLOW_PREFIXES = {"test_cli_bad_input": ("export ", "measure ")}

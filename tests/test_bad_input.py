@@ -112,6 +112,16 @@ _rows(("report", "plan"), "--cut", {"layer9": ("--cut", "unknown cut"),
 _rows(("sweep",), "--depth", {"0": ("--depth", "at least 1"), "deep": ("--depth", "integer")})
 _rows(("sweep",), "--cuts", {"some": ("--cuts", "blocks, all")})
 _rows(("sweep",), "--objective", {"speed": ("--objective", "latency")})
+_rows(PRICED, "--runtime", {
+    "tensorrtt": ("--runtime", "eager, tensorrt, onnxruntime"),
+    "onnxruntime": ("--runtime", "has no onnxruntime section"),
+    "": ("--runtime",),
+})
+_rows(("profile",), "--device", {"jetson": ("--device", "unknown device"),
+                                 "nothere.toml": ("--device", "cannot read profile")})
+_rows(("profile",), "--runtime", {"onnxruntime": ("--runtime", "give --device too"),
+                                  "fused": ("--runtime", "give --device too")})
+_rows(("profile",), "--profiles", {"/no/such/dir": ("does not exist",)})
 _rows(("sweep", "plot"), "--slo", {"fast": ("--slo", "100ms"), "0ms": ("--slo", "more than zero"),
                             "100": ("--slo", "with a unit"), "-5ms": ("--slo",)})
 _rows(("sweep", "plot"), "--max-payload", {"-1MB": ("--max-payload", "more than zero"),
@@ -201,6 +211,7 @@ _rows(PLOT, "--devices", {"0": ("--devices", "at least 1")})
 _rows(PLOT, "--fps", {"0": ("--fps",), "fast": ("--fps",)})
 _rows(PLOT, "--ingress", {"10": ("--ingress", "with a unit")})
 _rows(PLOT, "--concurrency", {"0": ("--concurrency", "at least 1")})
+_rows(PLOT, "--runtime", {"fused": ("--runtime", "eager, tensorrt, onnxruntime")})
 
 CALIBRATE = ("calibrate",)
 _rows(CALIBRATE, "--out", {"h.txt": ("--out", ".toml"), "/no/such/dir/h.toml": ("does not exist",)})
@@ -215,6 +226,8 @@ _rows(CALIBRATE, "--min-run-time", {"0": ("--min-run-time", "positive"),
 _rows(CALIBRATE, "--rounds", {"0": ("--rounds", "at least 1")})
 _rows(CALIBRATE, "--threads", {"0": ("--threads", "at least 1")})
 _rows(CALIBRATE, "--format", {"xml": ("--format", "expected one of")})
+_rows(CALIBRATE, "--runtime", {"tensorrt": ("--runtime", "eager, onnxruntime"),
+                               "": ("--runtime",)})
 
 # What each command needs besides the option under test ({tmp}: a fresh folder).
 BASE = {"export": ["--out", "{tmp}/split"], "plot": ["{kind}", "--out", "{tmp}/p.png"],
@@ -349,7 +362,8 @@ LINK_ROWS = [
 def _generated(fields: tuple[schema.Field, ...]) -> list[tuple[str, str, str, str]]:
     """A row per field of the schema table: a value of the wrong kind or out of range."""
     bad = {schema.Holds.TEXT: "3", schema.Holds.INTEGER: '"one"', schema.Holds.QUANTITY: "-1",
-           schema.Holds.FRACTION: "1.5", schema.Holds.ERROR: "1.5"}
+           schema.Holds.FRACTION: "1.5", schema.Holds.ERROR: "1.5", schema.Holds.FLAG: '"yes"',
+           schema.Holds.RULES: '["conv+relu"]'}
     return [(f.table, f.name, bad[f.holds], f.key) for f in fields
             if f.key not in ("name", "summary")]
 

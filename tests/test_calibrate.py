@@ -19,15 +19,21 @@ from splitcost.studies.sweep import sweep
 
 PEAK, BANDWIDTH = 100e9, 10e9
 TRUTH = {"conv": 0.6, "depthwise": 0.05, "matmul": 0.3, "elementwise": 0.004, "pool": 0.01,
-         "memory": 0.7}
+         "memory": 0.7, "pointwise": 0.4, "grouped": 0.1, "recurrent": 0.02}
 OVERHEAD = 20e-6
+STEPS = 16  # of every recurrent operator
 
 
 def generated_time(work: list[OpWork]) -> float:
     """The generating model, written out here: max(FLOPs / (peak x eff), bytes / (bandwidth x
-    eff_memory)) + overhead per operator."""
-    return sum(max(w.flops / (PEAK * TRUTH[w.op_class]),
-                   w.bytes_moved / (BANDWIDTH * TRUTH["memory"])) + OVERHEAD for w in work)
+    eff_memory)) + overhead per operator; a recurrent one is STEPS such terms of 1/STEPS of its
+    work each."""
+    total = 0.0
+    for w in work:
+        n = w.steps
+        total += n * max(w.flops / n / (PEAK * TRUTH[w.op_class]),
+                         w.bytes_moved / n / (BANDWIDTH * TRUTH["memory"])) + OVERHEAD
+    return total
 
 
 def synthetic_blocks(rng: random.Random, n: int) -> list[Sample]:
@@ -35,7 +41,9 @@ def synthetic_blocks(rng: random.Random, n: int) -> list[Sample]:
     with no FLOPs, big-weight matmuls), some tiny (overhead-bound)."""
     kinds = [("conv", 1e6, 1e9, 20.0, 200.0), ("depthwise", 1e5, 1e7, 1.0, 10.0),
              ("matmul", 1e6, 1e8, 0.1, 100.0), ("elementwise", 1e4, 1e6, 0.2, 0.5),
-             ("pool", 1e4, 1e6, 0.5, 2.0), ("elementwise", 0.0, 0.0, 0.0, 0.0)]
+             ("pool", 1e4, 1e6, 0.5, 2.0), ("elementwise", 0.0, 0.0, 0.0, 0.0),
+             ("pointwise", 1e6, 1e8, 5.0, 50.0), ("grouped", 1e5, 1e8, 2.0, 20.0),
+             ("recurrent", 1e6, 1e8, 10.0, 100.0)]
     blocks = []
     for i in range(n):
         work = []
@@ -46,7 +54,8 @@ def synthetic_blocks(rng: random.Random, n: int) -> list[Sample]:
                 continue
             flops = 10 ** rng.uniform(math.log10(lo), math.log10(hi))
             intensity = 10 ** rng.uniform(math.log10(ilo), math.log10(ihi))  # FLOP per byte
-            work.append(OpWork(cls, int(flops), int(flops / intensity)))
+            work.append(OpWork(cls, int(flops), int(flops / intensity),
+                               STEPS if cls == "recurrent" else 1))
         blocks.append(Sample("synthetic", f"b{i}", 0, len(work), tuple(work),
                              generated_time(work)))
     return blocks
@@ -62,6 +71,7 @@ def start_device() -> Device:
 def test_fit_recovers_the_generating_device() -> None:
     blocks = synthetic_blocks(random.Random(5), 80)
     f = fit(blocks, start_device())
+    assert set(TRUTH) == set(PARAMETERS)
     for k in PARAMETERS:
         assert getattr(f.efficiency, k) == pytest.approx(TRUTH[k], rel=0.02), k
     assert f.op_overhead_s == pytest.approx(OVERHEAD, rel=0.02)
@@ -82,10 +92,13 @@ def test_fit_under_noise_stays_close() -> None:
 def test_fit_says_which_efficiencies_the_data_cannot_see() -> None:
     # Only dense convolutions and copies: nothing depends on the other classes' efficiencies.
     rng = random.Random(3)
-    blocks = [b for b in synthetic_blocks(rng, 200)
+    blocks = [b for b in synthetic_blocks(rng, 300)
               if all(w.op_class == "conv" or w.flops == 0 for w in b.work)]
     f = fit(blocks, start_device())
     assert set(f.unconstrained) == {"depthwise", "matmul", "elementwise", "pool"}
+    # The optional classes no block has are left out, so the profile falls back for them.
+    assert (f.efficiency.pointwise, f.efficiency.grouped, f.efficiency.recurrent) == (None,) * 3
+    assert f.status("grouped").startswith("not measured")
     assert f.status("conv") == "fitted" and f.status("pool").startswith("only bounded below")
     assert f.efficiency.conv == pytest.approx(TRUTH["conv"], rel=0.02)
 

@@ -178,13 +178,24 @@ def _find(new: dict[str, Any], path: str) -> Any:
     raise KeyError(path)
 
 
+# Issue 12 refitted the latency model (host/device overlap on GPUs, per-runtime sections fitted
+# to published measurements, 1x1 convolutions' own efficiency): every compute time and what
+# follows from one (totals, energy, break-even, sensitivity, fleet sizing) moved on purpose, and
+# so did the compute figures of the profiles. Everything else must still match splitcost 0.1.
+LATENCY_MODEL = re.compile(
+    r"(_s\b|_s$|_j\b|_j$|latency|energy|speedup|efficiency|op_overhead|utilisation|"
+    r"max_devices|servers_needed|change|flips|crossover|breakeven|sensitivity|pipelined|"
+    r"best_total|break_even|bandwidth_bps|rtt|peak_flops|load_per_device)")
+
+
 @pytest.mark.parametrize("name", sorted(p.stem for p in PREMOVE.glob("*.json")))
 def test_the_move_changed_no_figure(results: dict[str, Any], name: str) -> None:
     old = json.loads((PREMOVE / f"{name}.json").read_text())
     _, kind = CASES[name]
     new = json.loads(json.dumps(envelope(kind, results[name].to_dict()), default=str))
     numbers = [(p, v) for p, v in _leaves(old)
-               if isinstance(v, int | float) and not isinstance(v, bool)]
+               if isinstance(v, int | float) and not isinstance(v, bool)
+               and not LATENCY_MODEL.search(p)]
     assert numbers
     for path, value in numbers:
         found = _find(new, path)

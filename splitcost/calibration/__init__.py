@@ -14,14 +14,20 @@ accepts:
    (:func:`splitcost.network.cuts.module_frontier`, the blocks ``sweep`` cuts at) are captured in
    one real forward pass, then each block is timed alone with ``torch.utils.benchmark.Timer``
    (a warm-up call, then ``blocked_autorange``); the whole backbone is timed too;
-3. **fit**: the six efficiencies and ``op_overhead`` minimise a robust (soft-L1) loss of the log
-   error between the roofline prediction (:func:`splitcost.hardware.roofline.op_time` over
-   :func:`splitcost.pricing.scenarios.op_work` of each block's operators) and the measured times: a
-   coordinate grid search, then Levenberg-Marquardt with reweighting, numpy only;
+3. **fit**: the efficiencies (one per operator class, and memory's) and ``op_overhead``
+   minimise a robust (soft-L1) loss of the log error between the roofline prediction
+   (:func:`splitcost.hardware.roofline.op_time` over :func:`splitcost.pricing.request.op_work`
+   of each block's operators) and the measured times: a coordinate grid search, then
+   Levenberg-Marquardt with reweighting, numpy only;
 4. **error band**: leave-one-model-out: fit without model m, predict m's whole backbone; the
    median absolute relative error over the models is written as ``compute.latency_error``;
 5. **profile**: a device TOML with a ``[sources]`` entry for every figure (kind ``measured`` or
    ``calibrated``, with how, when and with what it was measured), written atomically.
+
+``runtime="onnxruntime"`` does steps 2 to 4 a second time with every block exported to ONNX and
+run by ONNX Runtime's CPU execution provider, grouping the trace's operators into the kernels
+ONNX Runtime runs by the fusions it is measured to make (:mod:`.fusion_tests`, nn-Meter's test),
+and writes them as a ``[runtime.onnxruntime]`` section.
 
 Timing on a machine that is not idle: every probe and block is timed once per round, rounds
 interleaved, and keeps its fastest time (a ``blocked_autorange`` block's mean): other processes
@@ -75,13 +81,29 @@ from splitcost.calibration.results import (
     BlockFit,
     CalibrationResult,
     Fit,
+    FusionTest,
     ModelFit,
     ModelTiming,
+    Noise,
     Peaks,
+    RuntimeFit,
     Sample,
     Setup,
 )
-from splitcost.calibration.run import calibrate, check_models, check_torch_device, evaluate, measure
+from splitcost.calibration.run import (
+    CALIBRATED_RUNTIMES,
+    Measured,
+    base_device,
+    calibrate,
+    check_models,
+    check_runtime,
+    check_torch_device,
+    evaluate,
+    fitted_runtimes,
+    make_setup,
+    measure,
+    runtime_sections,
+)
 from splitcost.calibration.timing import (
     CONV,
     COPY_SIZES,
@@ -89,11 +111,13 @@ from splitcost.calibration.timing import (
     Task,
     Timed,
     capture_inputs,
+    input_of,
     others_load,
     peak_tasks,
     peaks_from,
     prepare,
     real_backbone,
+    task_key,
     time_call,
     time_interleaved,
     time_models,
@@ -103,6 +127,7 @@ from splitcost.calibration.timing import (
 )
 
 __all__ = [
+    "CALIBRATED_RUNTIMES",
     "CONV",
     "COPY_SIZES",
     "DEFAULT_MIN_RUN_TIME",
@@ -124,19 +149,25 @@ __all__ = [
     "BlockFit",
     "CalibrationResult",
     "Fit",
+    "FusionTest",
+    "Measured",
     "ModelFit",
     "ModelTiming",
+    "Noise",
     "Peaks",
     "Prepared",
     "Progress",
+    "RuntimeFit",
     "Sample",
     "Setup",
     "Task",
     "Timed",
+    "base_device",
     "calibrate",
     "capture_inputs",
     "check_models",
     "check_out",
+    "check_runtime",
     "check_torch_device",
     "coordinate_search",
     "cuda_memory",
@@ -145,10 +176,13 @@ __all__ = [
     "fit",
     "fit_models",
     "fitted_device",
+    "fitted_runtimes",
     "held_out_predictions",
     "host_memory",
     "host_name",
+    "input_of",
     "levenberg_marquardt",
+    "make_setup",
     "measure",
     "others_load",
     "peak_tasks",
@@ -157,6 +191,8 @@ __all__ = [
     "prepare",
     "real_backbone",
     "runtime_overhead",
+    "runtime_sections",
+    "task_key",
     "time_call",
     "time_interleaved",
     "time_models",

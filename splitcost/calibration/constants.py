@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from splitcost.kinds import COMPUTE_CLASSES
+from splitcost.kinds import COMPUTE_CLASSES, OPTIONAL_CLASSES
 
 Progress = Callable[[str, int, int], None]
 
@@ -13,9 +13,15 @@ Progress = Callable[[str, int, int], None]
 # per-operator overhead is all they measure); depthwise 3x3 and 5x5 with SiLU (efficientnet_b0);
 # pooling and concatenation (squeezenet1_1); matmul, layer norm and softmax (swin_t). Every
 # operator class, ~65 blocks, ~90 ms of compute per pass on two 2020s x86 cores.
-DEFAULT_MODELS = ("resnet18", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "swin_t")
+# A one-layer LSTM (hidden 256 on 32 tokens of 64 features; splitcost.calibration.nets) fits the
+# recurrent kernels' efficiency.
+DEFAULT_MODELS = ("resnet18", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "swin_t",
+                  "splitcost.calibration.nets:lstm")
 INPUT_SHAPE = (3, 224, 224)
-PARAMETERS = (*COMPUTE_CLASSES, "memory")  # the fitted efficiencies, in Efficiency's field order
+# The fitted efficiencies, in Efficiency's field order: the five required classes and memory,
+# then the optional ones (left out of the profile when no timed operator uses them).
+PARAMETERS = (*COMPUTE_CLASSES, "memory", *OPTIONAL_CLASSES)
+REQUIRED_PARAMETERS = 6
 EFFICIENCY_FLOOR = 1e-4
 OVERHEAD_RANGE = (1e-8, 1e-2)  # seconds per operator
 PRIOR_WEIGHT = 1e-5  # pulls an efficiency no block constrains towards 0.5, barely moving others
@@ -27,4 +33,8 @@ DEFAULT_ROUNDS = 3
 QUIET_MARGIN = 0.25  # cores other processes may use beyond the ones we leave idle
 RETRIES = 3  # extra tries of a disturbed measurement
 QUIET_WAIT_S = 2.0  # longest wait for other processes' burst to pass before a retry
+PERSISTENT_LOAD = 4  # retries in a row that stayed busy: the load is lasting, stop retrying
 PRECISION = "fp32"
+NOISY_DISTURBED = 0.25  # more than this share of timings never measured quiet: too noisy
+NOISY_SPREAD = 0.15  # or the median task's two fastest repeats this far apart
+FUSION_ALPHA = 0.5  # nn-Meter's threshold: op1 -> op2 fused when it saves alpha x the cheaper

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from splitcost.calibration.constants import (
     PARAMETERS,
     PRECISION,
     PRIOR_WEIGHT,
+    REQUIRED_PARAMETERS,
     ROBUST_SCALE,
     WHOLE_WEIGHT,
     Progress,
@@ -36,13 +38,14 @@ from splitcost.calibration.results import (
 )
 from splitcost.errors import InputError
 from splitcost.hardware.device import Device, Efficiency
-from splitcost.hardware.roofline import OpWork, compute_time, op_time
+from splitcost.hardware.roofline import OpWork, compute_time
 from splitcost.kinds import OpClass
 
 
 class _Problem:
     """The samples as a matrix of operator counts over the distinct operators, so that one
-    evaluation prices each distinct operator once with :func:`op_time`."""
+    evaluation prices each distinct operator once, as
+    :func:`splitcost.hardware.roofline.op_time` does."""
 
     def __init__(self, samples: Sequence[Sample], weights: Sequence[float], device: Device):
         index: dict[OpWork, int] = {}
@@ -60,14 +63,22 @@ class _Problem:
         self.weights = np.asarray(weights, dtype=float)
         self.sqrt_w = np.sqrt(self.weights)
         self.base = device
+        # op_time's two roofline terms with the efficiencies factored out, so that an evaluation
+        # is a few array operations: compute = flops / (peak x eff[class]), memory = bytes /
+        # (the bandwidth that applies x eff[memory]) (see splitcost.hardware.roofline).
+        peak = device.peak(PRECISION)
+        self.flop_s = np.array([w.flops / peak for w in self.works])
+        self.byte_s = np.array([w.bytes_moved / _bandwidth(w, device) for w in self.works])
+        self.cls = np.array([PARAMETERS.index(str(w.op_class)) for w in self.works], dtype=int)
 
     def device(self, theta: np.ndarray) -> Device:
-        eff = Efficiency(*(float(v) for v in np.exp(theta[:6])))
-        return replace(self.base, efficiency=eff, op_overhead_s=float(np.exp(theta[6])))
+        eff = Efficiency(*(float(v) for v in np.exp(theta[:N_EFF])))
+        return replace(self.base, efficiency=eff, op_overhead_s=float(np.exp(theta[N_EFF])))
 
     def predict(self, theta: np.ndarray) -> np.ndarray:
-        dev = self.device(theta)
-        t = np.array([op_time(w, dev, PRECISION) for w in self.works])
+        eff = np.exp(theta[:N_EFF])
+        t = np.maximum(self.flop_s / eff[self.cls], self.byte_s / eff[MEMORY]) + np.exp(
+            theta[N_EFF])
         out: np.ndarray = self.counts @ t
         return out
 
@@ -77,7 +88,7 @@ class _Problem:
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
         fit = self.log_errors(theta) * self.sqrt_w
-        prior = math.sqrt(PRIOR_WEIGHT) * (theta[:6] - math.log(0.5))
+        prior = math.sqrt(PRIOR_WEIGHT) * (theta[:N_EFF] - math.log(0.5))
         return np.concatenate([fit, prior])
 
     def reweight(self, theta: np.ndarray) -> None:
@@ -89,9 +100,20 @@ class _Problem:
         self.sqrt_w = np.sqrt(self.weights / np.sqrt(1.0 + (r / ROBUST_SCALE) ** 2))
 
 
+N_EFF = len(PARAMETERS)
+MEMORY = PARAMETERS.index("memory")
+
+
+def _bandwidth(w: OpWork, device: Device) -> float:
+    """The bandwidth :func:`splitcost.hardware.roofline.device_time` streams ``w`` at."""
+    if w.steps > 1:
+        return device.cache_bandwidth or device.memory_bandwidth
+    return device.bandwidth_for(w.bytes_moved)
+
+
 def _bounds() -> tuple[np.ndarray, np.ndarray]:
-    lower = np.array([math.log(EFFICIENCY_FLOOR)] * 6 + [math.log(OVERHEAD_RANGE[0])])
-    upper = np.array([0.0] * 6 + [math.log(OVERHEAD_RANGE[1])])
+    lower = np.array([math.log(EFFICIENCY_FLOOR)] * N_EFF + [math.log(OVERHEAD_RANGE[0])])
+    upper = np.array([0.0] * N_EFF + [math.log(OVERHEAD_RANGE[1])])
     return lower, upper
 
 
@@ -177,7 +199,7 @@ def fit(samples: Sequence[Sample], device: Device, weights: Sequence[float] | No
         r = problem.residuals(theta)
         return float(r @ r)
 
-    theta0 = np.array([math.log(0.5)] * 6 + [math.log(1e-5)])
+    theta0 = np.array([math.log(0.5)] * N_EFF + [math.log(1e-5)])
     theta = coordinate_search(cost, theta0, lower, upper)
     for i in range(IRLS_ROUNDS):
         if i:
@@ -186,7 +208,14 @@ def fit(samples: Sequence[Sample], device: Device, weights: Sequence[float] | No
     dev = problem.device(theta)
     logs, w = problem.log_errors(theta), problem.weights
     rms = float(np.sqrt((w * logs**2).sum() / w.sum()))
-    return Fit(dev.efficiency, dev.op_overhead_s, rms, len(priced), unconstrained(problem, theta))
+    free = unconstrained(problem, theta)
+    # An optional class no timed operator has is left out: the profile falls back for it.
+    absent = {k for k in PARAMETERS[REQUIRED_PARAMETERS:]
+              if not any(wk.op_class == k for wk in problem.works)}
+    none: dict[str, Any] = {k: None for k in absent}
+    eff = replace(dev.efficiency, **none)
+    return Fit(eff, dev.op_overhead_s, rms, len(priced),
+               tuple(k for k in free if k not in absent))
 
 
 def unconstrained(problem: _Problem, theta: np.ndarray) -> tuple[str, ...]:

@@ -7,12 +7,15 @@ from typing import Any
 
 from splitcost._notebook import Notebook
 from splitcost.calibration.constants import (
+    FUSION_ALPHA,
     INPUT_SHAPE,
+    NOISY_DISTURBED,
+    NOISY_SPREAD,
     PARAMETERS,
 )
 from splitcost.hardware.device import Device, Efficiency
 from splitcost.hardware.roofline import OpWork
-from splitcost.kinds import OpClass
+from splitcost.kinds import OpClass, Runtime
 from splitcost.network.profile import Profile
 
 
@@ -178,10 +181,12 @@ class Fit:
 
     def status(self, key: str) -> str:
         """How the data determined one efficiency, in words."""
+        if getattr(self.efficiency, key) is None:
+            return "not measured: no timed operator is of this class (the profile falls back)"
         if key in self.unconstrained:
             return ("only bounded below: every such operator is bound by the other roofline "
                     "term, and any larger value predicts the same times")
-        if getattr(self.efficiency, key) >= 1.0 - 1e-9:
+        if float(getattr(self.efficiency, key)) >= 1.0 - 1e-9:
             return "at the upper bound 1: the data wanted it faster than the measured peak"
         return "fitted"
 
@@ -192,6 +197,96 @@ class Fit:
             "rms_log_error": self.rms_log_error,
             "samples": self.samples,
             "unconstrained": list(self.unconstrained),
+        }
+
+
+@dataclass(frozen=True)
+class FusionTest:
+    """One pair's times (seconds, an empty graph's cost subtracted), nn-Meter's verdict from
+    them, and the kernels the runtime builds for each graph, which decide (a timing on a shared
+    machine can be noisy; the two agree on a quiet one)."""
+
+    rule: str
+    first_s: float
+    second_s: float
+    pair_s: float
+    kernels: tuple[int, int, int] = (0, 0, 0)  # the three graphs' kernels once optimised
+
+    @property
+    def saved_s(self) -> float:
+        return self.first_s + self.second_s - self.pair_s
+
+    @property
+    def timed_fused(self) -> bool:
+        """nn-Meter's verdict from the times."""
+        return self.saved_s > FUSION_ALPHA * min(self.first_s, self.second_s)
+
+    @property
+    def fused(self) -> bool:
+        """The runtime's own verdict: op1 -> op2 runs as many kernels as op1 alone."""
+        return 0 < self.kernels[2] <= self.kernels[0]
+
+    @property
+    def agree(self) -> bool:
+        return self.fused == self.timed_fused
+
+    def to_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "first_s": self.first_s, "second_s": self.second_s,
+                "pair_s": self.pair_s, "saved_s": self.saved_s, "timed_fused": self.timed_fused,
+                "kernels": list(self.kernels), "fused": self.fused}
+
+
+@dataclass(frozen=True)
+class Noise:
+    """How much other processes disturbed the timings: a calibration on a machine this busy is
+    not to be trusted (:attr:`noisy`)."""
+
+    timings: int
+    disturbed: int  # timings that never had a measurement free of other processes' load
+    median_spread: float  # median over timings of (second fastest / fastest - 1)
+    load_before: float  # 1-minute load average when timing began
+    load_after: float
+
+    @property
+    def disturbed_share(self) -> float:
+        return self.disturbed / self.timings if self.timings else 0.0
+
+    @property
+    def noisy(self) -> bool:
+        return self.disturbed_share > NOISY_DISTURBED or self.median_spread > NOISY_SPREAD
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "disturbed_share": self.disturbed_share, "noisy": self.noisy}
+
+
+@dataclass(frozen=True)
+class RuntimeFit:
+    """One runtime's calibration: its fit, every block and backbone beside the prediction, its
+    error band, and (a fusing runtime) the fusions measured and the empty-graph cost."""
+
+    runtime: Runtime
+    fit: Fit
+    blocks: tuple[BlockFit, ...]
+    models: tuple[ModelFit, ...]
+    latency_error: float
+    error_method: str
+    fuses: tuple[str, ...] = ()
+    fusion_tests: tuple[FusionTest, ...] = ()
+    call_overhead_s: float = 0.0  # an empty graph's run, subtracted from each timing
+    skipped: tuple[tuple[str, str, str], ...] = ()  # (model, block, why) not timed here
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runtime": self.runtime,
+            "fit": self.fit.to_dict(),
+            "latency_error": self.latency_error,
+            "error_method": self.error_method,
+            "fuses": list(self.fuses),
+            "fusion_tests": [t.to_dict() for t in self.fusion_tests],
+            "call_overhead_s": self.call_overhead_s,
+            "skipped": [{"model": m, "block": b, "why": w} for m, b, w in self.skipped],
+            "blocks": [b.to_dict() for b in self.blocks],
+            "models": [m.to_dict() for m in self.models],
         }
 
 
@@ -208,6 +303,7 @@ class Setup:
     batch: int
     min_run_time_s: float
     rounds: int
+    runtimes: tuple[Runtime, ...] = (Runtime.EAGER,)
 
     @property
     def when(self) -> str:
@@ -217,6 +313,7 @@ class Setup:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["models"] = list(self.models)
+        d["runtimes"] = [str(r) for r in self.runtimes]
         d["input_shape"] = list(INPUT_SHAPE)
         return d
 
@@ -234,6 +331,8 @@ class CalibrationResult(Notebook):
     blocks: tuple[BlockFit, ...]
     models: tuple[ModelFit, ...]
     setup: Setup
+    runtimes: tuple[RuntimeFit, ...] = ()  # eager first, then any other runtime calibrated
+    noise: Noise | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = self.device
@@ -247,6 +346,7 @@ class CalibrationResult(Notebook):
                 "memory_bandwidth_bytes_per_s": d.memory_bandwidth,
                 "fp32_flops": d.peak_flops["fp32"],
                 "efficiency": {k: getattr(d.efficiency, k) for k in PARAMETERS},
+                "runtimes": {r.value: sec.to_dict() for r, sec in d.runtimes.items()},
                 "op_overhead_s": d.op_overhead_s,
                 "latency_error": self.latency_error,
             },
@@ -256,4 +356,6 @@ class CalibrationResult(Notebook):
             "blocks": [b.to_dict() for b in self.blocks],
             "models": [m.to_dict() for m in self.models],
             "setup": self.setup.to_dict(),
+            "runtimes": [r.to_dict() for r in self.runtimes],
+            "noise": None if self.noise is None else self.noise.to_dict(),
         }

@@ -35,6 +35,7 @@ from splitcost.calibration.constants import (
     DEFAULT_MIN_RUN_TIME,
     DEFAULT_ROUNDS,
     INPUT_SHAPE,
+    PERSISTENT_LOAD,
     QUIET_MARGIN,
     QUIET_WAIT_S,
     RETRIES,
@@ -46,10 +47,13 @@ from splitcost.calibration.results import (
     Peaks,
     Sample,
 )
+from splitcost.errors import InputError
+from splitcost.kinds import Runtime
 from splitcost.network.cuts import module_frontier
 from splitcost.network.profile import BackboneInfo, Profile
 from splitcost.network.profiler import profile
 from splitcost.network.zoo import build
+from splitcost.pricing.fusion import kernels
 from splitcost.pricing.request import op_work
 
 
@@ -109,11 +113,13 @@ def others_load(before: tuple[float, float] | None, after: tuple[float, float] |
 
 @dataclass(frozen=True)
 class Timed:
-    """A task's fastest time, and how many of its measurements other processes disturbed."""
+    """A task's fastest time, how many of its measurements other processes disturbed, and how
+    far its two fastest measurements are apart (0 with one measurement)."""
 
     seconds: float
     clean: int
     disturbed: int
+    spread: float = 0.0
 
 
 def wait_quiet(quiet: float, max_wait_s: float = QUIET_WAIT_S, poll_s: float = 0.2) -> None:
@@ -154,24 +160,62 @@ def time_interleaved(tasks: Sequence[Task], *, rounds: int, min_run_time: float,
     clean: dict[str, list[float]] = {t.key: [] for t in tasks}
     dirty: dict[str, list[float]] = {t.key: [] for t in tasks}
     total = rounds * len(tasks)
+    busy = 0  # retries in a row that found the machine busy again
     with torch_threads(threads), torch.no_grad():
         for r in range(rounds):
             for i, t in enumerate(tasks):
                 if progress:
                     progress(stage, r * len(tasks) + i, total)
-                for attempt in range(retries + 1):
+                # Under load that lasts (not a burst), waiting buys nothing: after a few
+                # retries in a row that stayed busy, stop retrying until one comes out clean.
+                tries = retries + 1 if busy < PERSISTENT_LOAD else 1
+                for attempt in range(tries):
                     if attempt:
                         wait_quiet(quiet)
                     s, load = _measure_once(t, min_run_time, threads)
                     (clean if load <= quiet else dirty)[t.key].append(s)
                     if load <= quiet:
+                        busy = 0
                         break
+                    if attempt:
+                        busy += 1
     if progress:
         progress(stage, total, total)
-    return {k: Timed(min(clean[k] or dirty[k]), len(clean[k]), len(dirty[k])) for k in clean}
+    return {k: _timed(clean[k], dirty[k]) for k in clean}
 
 
-COPY_SIZES = {"cpu": (2 << 20, 8 << 20, 256 << 20), "cuda": (32 << 20, 256 << 20)}
+def _timed(clean: list[float], dirty: list[float]) -> Timed:
+    chosen = sorted(clean or dirty)
+    spread = chosen[1] / chosen[0] - 1.0 if len(chosen) > 1 and chosen[0] > 0 else 0.0
+    return Timed(chosen[0], len(clean), len(dirty), spread)
+
+
+def paired_difference(first: Callable[[], Any], second: Callable[[], Any], *,
+                      pairs: int = 21, block_s: float = 0.005) -> float:
+    """Median seconds that one call of ``second`` takes beyond one of ``first``, the two timed
+    in alternation (``pairs`` blocks of each, ``block_s`` long): a slow drift or a burst of
+    other processes' work moves both of a pair alike and drops out of the difference, and the
+    median ignores the pairs a burst split."""
+    first(), second()
+    start = time.perf_counter()
+    first()
+    one = max(time.perf_counter() - start, 1e-7)
+    calls = max(1, int(block_s / one))
+    diffs = []
+    for _ in range(pairs):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            first()
+        t1 = time.perf_counter()
+        for _ in range(calls):
+            second()
+        t2 = time.perf_counter()
+        diffs.append(((t2 - t1) - (t1 - t0)) / calls)
+    diffs.sort()
+    return diffs[len(diffs) // 2]
+
+
+COPY_SIZES = {"cpu": (256 << 10, 2 << 20, 8 << 20, 256 << 20), "cuda": (32 << 20, 256 << 20)}
 CONV = (256, 56)  # channels, height = width of the 3x3 convolution probe (CPU)
 
 
@@ -254,21 +298,38 @@ def capture_inputs(model: nn.Module, paths: Sequence[tuple[str, str]], x: torch.
 
 @dataclass(frozen=True)
 class Prepared:
-    """A backbone ready to time: its meta profile, its frontier blocks and their real calls."""
+    """A backbone ready to time: its meta profile, its frontier blocks and their real calls,
+    per runtime (a block the runtime cannot run is left out, with the reason)."""
 
     name: str
     profile: Profile = field(repr=False)
     blocks: tuple[tuple[str, int, int], ...]  # (path, start, end) of each timed block
     tasks: tuple[Task, ...] = field(repr=False)  # one per block, then the whole backbone
+    runtime_tasks: dict[Runtime, tuple[Task, ...]] = field(default_factory=dict, repr=False)
+    skipped: tuple[tuple[Runtime, str, str], ...] = ()  # (runtime, block, why)
 
 
-def prepare(info: BackboneInfo, *, torch_device: str = "cpu", batch: int = 1) -> Prepared:
-    """Trace ``info``'s backbone on meta tensors, build it for real and capture the real input
-    of each of its frontier blocks (:func:`splitcost.network.cuts.module_frontier`)."""
-    p = profile(info.name, INPUT_SHAPE, batch=batch)
-    calls = module_frontier(p.trace)
+def input_of(model: nn.Module) -> tuple[int, ...]:
+    """A calibration network's input, batch excluded: its ``calibration_input``, else an
+    image."""
+    shape = getattr(model, "calibration_input", None)
+    return tuple(int(d) for d in shape) if shape is not None else INPUT_SHAPE
+
+
+def task_key(runtime: Runtime, model: str, block: str) -> str:
+    return f"{model}/{block}" if runtime is Runtime.EAGER else f"{runtime}:{model}/{block}"
+
+
+def prepare(info: BackboneInfo, *, torch_device: str = "cpu", batch: int = 1,
+            runtimes: Sequence[Runtime] = (Runtime.EAGER,), threads: int = 1) -> Prepared:
+    """Build ``info``'s backbone for real, trace it on meta tensors and capture the real input
+    of each of its frontier blocks (:func:`splitcost.network.cuts.module_frontier`); a task per
+    block and runtime (ONNX Runtime: each block exported and run by its own session)."""
     model = real_backbone(info, torch_device)
-    x = torch.randn(batch, *INPUT_SHAPE, device=torch_device,
+    shape = input_of(model)
+    p = profile(info.name, shape, batch=batch)
+    calls = module_frontier(p.trace)
+    x = torch.randn(batch, *shape, device=torch_device,
                     generator=torch.Generator(torch_device).manual_seed(1))
     inputs = capture_inputs(model, [(c.path, c.name) for c in calls], x)
     blocks, tasks = [], []
@@ -278,37 +339,69 @@ def prepare(info: BackboneInfo, *, torch_device: str = "cpu", batch: int = 1) ->
         module = model.get_submodule(c.name)
         args, kwargs = inputs[c.path]
         blocks.append((c.path, c.start, c.end))
-        tasks.append(Task(f"{info.name}/{c.path}", partial(module, *args, **kwargs)))
-    tasks.append(Task(f"{info.name}/{WHOLE}", partial(model, x)))
-    return Prepared(info.name, p, tuple(blocks), tuple(tasks))
+        tasks.append(Task(task_key(Runtime.EAGER, info.name, c.path),
+                          partial(module, *args, **kwargs)))
+    tasks.append(Task(task_key(Runtime.EAGER, info.name, WHOLE), partial(model, x)))
+    by_runtime: dict[Runtime, tuple[Task, ...]] = {Runtime.EAGER: tuple(tasks)}
+    skipped: list[tuple[Runtime, str, str]] = []
+    if Runtime.ONNXRUNTIME in runtimes:
+        from splitcost.calibration.onnx import runner
+
+        ort_tasks = []
+        for path, module_args in [*((c.path, (model.get_submodule(c.name), inputs[c.path]))
+                                    for c in calls if c.path in inputs),
+                                  (WHOLE, (model, ((x,), {})))]:
+            module, (args, kwargs) = module_args
+            fn, why = runner(module, args, threads) if not kwargs else (None, "keyword inputs")
+            if fn is None:
+                skipped.append((Runtime.ONNXRUNTIME, path, why))
+                continue
+            ort_tasks.append(Task(task_key(Runtime.ONNXRUNTIME, info.name, path), fn))
+        by_runtime[Runtime.ONNXRUNTIME] = tuple(ort_tasks)
+    return Prepared(info.name, p, tuple(blocks), tuple(tasks), by_runtime, tuple(skipped))
 
 
-def timing_of(prep: Prepared, times: dict[str, Timed]) -> ModelTiming:
-    """A prepared model's samples, from the times of its tasks."""
+def timing_of(prep: Prepared, times: dict[str, Timed], runtime: Runtime = Runtime.EAGER,
+              fuses: Sequence[str] = (), offset_s: float = 0.0) -> ModelTiming:
+    """A prepared model's samples under ``runtime`` (its kernels grouped by ``fuses``), from
+    the times of its tasks less ``offset_s`` (what running an empty ONNX graph costs)."""
     p = prep.profile
+    floor = 1e-7
 
-    def sample(path: str, start: int, end: int) -> Sample:
-        t = times[f"{prep.name}/{path}"]
-        return Sample(prep.name, path, start, end, tuple(op_work(p, start, end)), t.seconds,
+    def sample(path: str, start: int, end: int) -> Sample | None:
+        t = times.get(task_key(runtime, prep.name, path))
+        if t is None:
+            return None
+        work = (tuple(op_work(p, start, end)) if runtime is Runtime.EAGER else
+                tuple(k.work for k in kernels(p.trace, fuses, start, end)))
+        return Sample(prep.name, path, start, end, work, max(t.seconds - offset_s, floor),
                       disturbed=t.clean == 0)
 
-    blocks = tuple(sample(path, start, end) for path, start, end in prep.blocks)
-    return ModelTiming(prep.name, p, blocks, sample(WHOLE, 0, len(p.trace.ops)))
+    blocks = tuple(b for b in (sample(*blk) for blk in prep.blocks) if b is not None)
+    whole = sample(WHOLE, 0, len(p.trace.ops))
+    if whole is None:
+        raise InputError(f"{prep.name} cannot run whole under {runtime}: "
+                         + next((w for r, b, w in prep.skipped if b == WHOLE), "not exported"),
+                         parameter="models")
+    return ModelTiming(prep.name, p, blocks, whole)
 
 
 def time_models(infos: Sequence[BackboneInfo], *, torch_device: str = "cpu", batch: int = 1,
                 min_run_time: float = DEFAULT_MIN_RUN_TIME, rounds: int = DEFAULT_ROUNDS,
                 threads: int | None = None, retries: int = RETRIES,
-                progress: Progress | None = None) -> list[ModelTiming]:
-    """Every frontier block and whole backbone of ``infos``, timed for real (interleaved)."""
+                progress: Progress | None = None, runtime: Runtime = Runtime.EAGER,
+                fuses: Sequence[str] = (), offset_s: float = 0.0) -> list[ModelTiming]:
+    """Every frontier block and whole backbone of ``infos``, timed for real (interleaved) under
+    ``runtime``."""
     threads = threads or torch.get_num_threads()
     prepared = []
     for i, info in enumerate(infos):
         if progress:
             progress("building", i, len(infos))
-        prepared.append(prepare(info, torch_device=torch_device, batch=batch))
-    tasks = [t for prep in prepared for t in prep.tasks]
+        prepared.append(prepare(info, torch_device=torch_device, batch=batch,
+                                runtimes=(Runtime.EAGER, runtime), threads=threads))
+    tasks = [t for prep in prepared for t in prep.runtime_tasks[runtime]]
     times = time_interleaved(tasks, rounds=rounds, min_run_time=min_run_time, threads=threads,
                              progress=progress, stage="timing blocks", retries=retries,
                              cores=1 if torch_device == "cuda" else threads)
-    return [timing_of(prep, times) for prep in prepared]
+    return [timing_of(prep, times, runtime, fuses, offset_s) for prep in prepared]

@@ -16,7 +16,8 @@ from splitcost.errors import InputError
 from splitcost.render.registry import Format
 
 
-@command(app, result="splitcost.calibration.results:CalibrationResult", shared=("batch",))
+@command(app, result="splitcost.calibration.results:CalibrationResult",
+         shared=("batch", "calibrate_runtime"))
 def calibrate(
     out: Annotated[Path, typer.Option("--out", help="Device profile to write (a .toml file; "
                                       "its stem becomes the device's name).")],
@@ -34,6 +35,7 @@ def calibrate(
     threads: Annotated[int | None, typer.Option("--threads", help="torch intra-op threads "
                                                 "(default: torch's setting).")] = None,
     fmt: Format = Format.TABLE,
+    calibrate_runtime: str = "eager",
 ) -> None:
     """Time real networks block by block here, fit the latency model, write a device profile."""
     if not (math.isfinite(min_run_time) and min_run_time > 0):
@@ -43,12 +45,13 @@ def calibrate(
         raise InputError(f"expected at least 1, got {rounds}", parameter="rounds")
     if threads is not None and threads < 1:
         raise InputError(f"expected at least 1, got {threads}", parameter="threads")
-    from splitcost.calibration import DEFAULT_MODELS
+    from splitcost.calibration import DEFAULT_MODELS, check_runtime, check_torch_device
     from splitcost.calibration import calibrate as run
 
+    check_runtime(calibrate_runtime, check_torch_device(torch_device))
     with progress_bar() as progress:
         result = run(out, models=DEFAULT_MODELS if models is None else models.split(","),
                      torch_device=torch_device, role=role, batch=batch,
                      min_run_time=min_run_time, rounds=rounds, threads=threads,
-                     progress=progress)
+                     runtime=calibrate_runtime, progress=progress)
     show(result, fmt)

@@ -23,7 +23,7 @@ def export(
     tasks: str = D.TASKS,
     cut: Annotated[str, typer.Option("--cut", help="Where to split: a module path from "
                                      "'splitcost sweep', input or output (Z_b).")] = "output",
-    payload_dtype: str = D.PAYLOAD_DTYPE,
+    payload_dtype: str | None = D.PAYLOAD_DTYPE,
     input_shape: str = D.INPUT_SHAPE,
     hidden: int = D.HIDDEN,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random weights.")] = 0,
@@ -39,6 +39,8 @@ def export(
     except InputError as e:
         raise e.about("input_shape") from None
     classes = [t.classes for t in parse_tasks(tasks)]
+    # The real split network runs in float32: its payload is float32 unless asked otherwise.
+    payload_dtype = "float32" if payload_dtype is None else payload_dtype
     payload_encoding(payload_dtype)
 
     import torch

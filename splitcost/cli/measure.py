@@ -39,7 +39,7 @@ def measure(
                                                 "process on loopback).")] = None,
     serve: Annotated[str | None, typer.Option("--serve", help="Host the server half on "
                                               "HOST:PORT until interrupted.")] = None,
-    payload_dtype: str = D.PAYLOAD_DTYPE,
+    payload_dtype: str | None = D.PAYLOAD_DTYPE,
     device: Annotated[str | None, typer.Option("--device", "-d", help="Device profile (name "
                                                "or TOML, e.g. a calibrated host.toml) that "
                                                "predicts the edge's compute.")] = None,
@@ -75,6 +75,8 @@ def measure(
     except InputError as e:
         raise e.about("input_shape") from None
     classes = [t.classes for t in parse_tasks(tasks)]
+    # The real split network runs in float32: its payload is float32 unless asked otherwise.
+    payload_dtype = "float32" if payload_dtype is None else payload_dtype
     payload_encoding(payload_dtype)
     if connect is not None and serve is not None:
         raise InputError("--connect and --serve: give one (an edge connects, a server serves)")

@@ -52,8 +52,9 @@ OPTIONS: dict[str, Opt] = {o.name: o for o in (
     _opt("input_shape", str, D.INPUT_SHAPE, "--input", "-i",
          help="One sample's shape, batch excluded: 3x224x224; 128:int64 for 128 token ids."),
     _opt("batch", int, D.BATCH, "--batch", help="Batch size of one inference."),
-    _opt("precision", str, D.PRECISION, "--precision",
-         help="Parameters and activations: float32, float16 or bfloat16."),
+    _opt("precision", str | None, D.PRECISION, "--precision",
+         help="Parameters, activations and a float input: float32, float16 or bfloat16 "
+         "(default: the model's own, float32 for torchvision's)."),
     _opt("tasks", str, D.TASKS, "--tasks", "-t",
          help="Number of tasks (3: ten classes each) or classes per task (3,2,3 = FACES: age, "
          "gender, expression)."),
@@ -61,16 +62,26 @@ OPTIONS: dict[str, Opt] = {o.name: o for o in (
          help="A link profile (see 'splitcost links') or a bare rate: 1gbps, 100 Mbit/s, "
          "12.5MB/s (an ideal link)."),
     _opt("device", str, D.DEVICE, "--device", "-d", help="Edge device profile name or TOML file."),
+    _opt("latency_device", str | None, None, "--device", "-d",
+         help="Also predict each module's time and the total on this device profile (name or "
+         "TOML file)."),
     _opt("server", str, D.SERVER, "--server", "-s", help="Server profile name or TOML file."),
     _opt("memory_model", str, D.MEMORY_MODEL, "--memory-model", "-m",
          help="inference (peak live activations) or torchinfo (torchinfo 1.8.0, as the paper)."),
-    _opt("payload_dtype", str, D.PAYLOAD_DTYPE, "--payload-dtype",
+    _opt("payload_dtype", str | None, D.PAYLOAD_DTYPE, "--payload-dtype",
          help="How cut tensors are sent: float32, float16, bfloat16 or int8 (+ scale and zero "
-         "point)."),
+         "point). Default: the --precision."),
     _opt("payload_compression", str | None, None, "--payload-compression",
          help="Compression ratio of the payload, e.g. 4."),
-    _opt("input_dtype", str, D.INPUT_DTYPE, "--input-dtype",
-         help="How RoC sends the input: float32 (paper), uint8 (raw pixels) or jpeg:RATIO."),
+    _opt("input_dtype", str | None, D.INPUT_DTYPE, "--input-dtype",
+         help="How RoC sends the input: float32 (paper), float16, bfloat16, uint8 (raw pixels) "
+         "or jpeg:RATIO. Default: the --precision."),
+    _opt("calibrate_runtime", str, D.RUNTIME, "--runtime",
+         help="eager (PyTorch), or onnxruntime to also time every block under ONNX Runtime's "
+         "CPU execution provider, measure its fusions and write its section."),
+    _opt("runtime", str, D.RUNTIME, "--runtime",
+         help="How the devices run the network: eager (PyTorch, one kernel per operator), "
+         "tensorrt or onnxruntime (fused kernels); the device profiles need a section for it."),
     _opt("hidden", int, D.HIDDEN, "--hidden", help="Hidden width of each head."),
     _opt("profiles", list[Path] | None, None, "--profiles",
          help="Extra folder of device/link TOML profiles (repeatable); also "
@@ -119,7 +130,7 @@ class ModelArgs:
     backbone: str
     input_shape: str
     batch: int
-    precision: str
+    precision: str | None
 
 
 @dataclass(frozen=True)
@@ -131,11 +142,12 @@ class PricingArgs:
     device: str
     server: str
     memory_model: str
-    payload_dtype: str
+    payload_dtype: str | None
     payload_compression: str | None
-    input_dtype: str
+    input_dtype: str | None
     hidden: int
     profiles: list[Path] | None
+    runtime: str
 
 
 @dataclass(frozen=True)

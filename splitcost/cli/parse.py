@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from splitcost.units import InputSpec
 
 
-def model_spec(m: ModelArgs) -> tuple[InputSpec, str]:
-    """The input spec and the dtype, checked."""
+def model_spec(m: ModelArgs) -> tuple[InputSpec, str | None]:
+    """The input spec and the dtype (None: the model's own), checked."""
     from splitcost.units import parse_dtype, parse_input
 
     try:
@@ -31,9 +31,12 @@ def model_spec(m: ModelArgs) -> tuple[InputSpec, str]:
     if m.batch < 1:
         raise InputError(f"expected an integer of at least 1, got {m.batch}", parameter="batch")
     try:
-        dtype = parse_dtype(m.precision)
+        dtype = None if m.precision is None else parse_dtype(m.precision)
     except InputError as e:
         raise e.about("dtype") from None
+    if dtype is not None and dtype not in ("float32", "float16", "bfloat16", "float64"):
+        raise InputError(f"dtype must be one of float32, float16, bfloat16, float64, got "
+                         f"{dtype!r}", parameter="dtype")
     return spec, dtype
 
 
@@ -55,7 +58,7 @@ def pricing(p: PricingArgs, *, images: int = 1, processes: str = "one") -> Prici
         p.tasks, device=p.device, server=p.server, link=p.link, memory_model=p.memory_model,
         payload_dtype=p.payload_dtype, payload_compression=p.payload_compression,
         input_dtype=p.input_dtype, images=images, hidden=p.hidden, processes=processes,
-        profiles=tuple(p.profiles or ()))
+        profiles=tuple(p.profiles or ()), runtime=p.runtime)
 
 
 def fleet(f: FleetArgs) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from splitcost import defaults as D
 from splitcost.cli import parse
 from splitcost.cli.app import app
 from splitcost.cli.options import ModelArgs, command
@@ -16,7 +18,7 @@ from splitcost.render.registry import Format, RenderOptions
 RESULT = "splitcost.network.profile:Profile"
 
 
-@command(app, "profile", result=RESULT)
+@command(app, "profile", result=RESULT, shared=("latency_device", "runtime", "profiles"))
 def profile_cmd(
     model: ModelArgs,
     whole: Annotated[bool, typer.Option("--whole", help="Profile the whole classifier instead "
@@ -35,14 +37,35 @@ def profile_cmd(
     frozen_backbone: Annotated[bool, typer.Option("--frozen-backbone", help="The paper's "
                                                   "fine-tuning with a fixed backbone.")] = False,
     fmt: Format = Format.TABLE,
+    latency_device: str | None = None,
+    runtime: str = D.RUNTIME,
+    profiles: list[Path] | None = None,
 ) -> None:
-    """Per-module table: output shape, parameters, MACs, payload if cut there; memory models."""
+    """Per-module table: output shape, parameters, MACs, payload if cut there; memory models;
+    with --device, each module's predicted time and the total."""
     if depth < 1:
         raise InputError(f"expected an integer of at least 1, got {depth}", parameter="depth")
+    device = None
+    if profiles:
+        from splitcost.hardware.catalog import search_dirs
+
+        search_dirs(profiles)  # a missing folder is an error with or without --device
+    if latency_device is not None:
+        from splitcost.studies.inputs import device_of, runtime_of
+
+        device = device_of(latency_device, tuple(profiles or ()))
+        runtime_of(runtime, (device,))
+    elif runtime != D.RUNTIME:
+        raise InputError("a runtime applies to a device: give --device too", parameter="runtime")
     from splitcost.network.training import OPTIMIZER_STATE
 
     choice("optimizer", optimizer, OPTIMIZER_STATE)
     frozen_parts = [""] if frozen_backbone else list(frozen or [])
     p = parse.traced(model, whole=whole, training=True, optimizer=optimizer.strip().lower(),
                      frozen=frozen_parts)
-    show(p, fmt, RenderOptions(depth=depth))
+    if device is None:
+        show(p, fmt, RenderOptions(depth=depth))
+        return
+    from splitcost.studies.latency import latency
+
+    show(latency(p, device, runtime=runtime), fmt, RenderOptions(depth=depth))

@@ -16,10 +16,26 @@ from typing import Any
 
 from splitcost._notebook import Notebook
 from splitcost.errors import InputError, unknown_name
-from splitcost.hardware.device import PRECISIONS, SOURCE_KINDS, Device, Efficiency, Source
+from splitcost.hardware.device import (
+    PRECISIONS,
+    SOURCE_KINDS,
+    TF32,
+    Device,
+    Efficiency,
+    RuntimeProfile,
+    Source,
+)
 from splitcost.hardware.link import Link, RadioEnergy, ideal_link
-from splitcost.hardware.schema import DEVICE_FIELDS, LINK_FIELDS, Field, Holds, cited
-from splitcost.kinds import COMPUTE_CLASSES
+from splitcost.hardware.runtimes import DEFAULT_FUSES, check_rule
+from splitcost.hardware.schema import (
+    DEVICE_FIELDS,
+    LINK_FIELDS,
+    RUNTIME_SECTIONS,
+    Field,
+    Holds,
+    cited,
+)
+from splitcost.kinds import COMPUTE_CLASSES, OPTIONAL_CLASSES, Runtime
 from splitcost.units import Kind, parse_quantity, parse_rate
 
 # --- locating profile files -------------------------------------------------------------------
@@ -173,6 +189,28 @@ class _Fields:
                                   f"got {value!r}")
         return float(value)
 
+    def flag(self, key: str) -> bool | None:
+        value = self.raw(key, required=False)
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            raise self.error(key, f"expected true or false, got {value!r}")
+        return value
+
+    def rules(self, key: str) -> tuple[str, ...] | None:
+        value = self.raw(key, required=False)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, f"expected a list of fusion rules such as [\"conv+norm\"], "
+                                  f"got {value!r}")
+        try:
+            for v in value:
+                check_rule(v)
+        except InputError as e:
+            raise self.error(key, str(e)) from None
+        return tuple(v.strip() for v in value)
+
     def fraction(self, key: str, required: bool = True, default: float = 1.0) -> float:
         value = self.raw(key, required)
         if value is None:
@@ -243,6 +281,45 @@ def _values(f: _Fields, fields: Sequence[Field]) -> dict[str, Any]:
                 fld.required or f.raw(fld.key, False) is not None) else None
         elif fld.holds is Holds.ERROR:
             out[fld.key] = f.error_band(fld.key, fld.required)
+        elif fld.holds is Holds.FLAG:
+            out[fld.key] = f.flag(fld.key)
+        elif fld.holds is Holds.RULES:
+            out[fld.key] = f.rules(fld.key)
+    return out
+
+
+_CLASSES = (*COMPUTE_CLASSES, "memory", *OPTIONAL_CLASSES)
+
+
+def _efficiency(f: _Fields, v: dict[str, Any], table: str) -> Efficiency:
+    for cls in (*COMPUTE_CLASSES, "memory"):
+        if v[f"{table}.{cls}"] is None:
+            raise f.error(f"{table}.{cls}", "missing")
+    return Efficiency(*(v[f"{table}.{c}"] for c in _CLASSES))
+
+
+def _runtimes(f: _Fields, v: dict[str, Any]) -> dict[Runtime, RuntimeProfile]:
+    """The [runtime.NAME] tables present (each complete)."""
+    table = f.raw("runtime", required=False)
+    if table is None:
+        return {}
+    if not isinstance(table, Mapping):
+        raise f.error("runtime", "expected tables such as [runtime.tensorrt]")
+    unknown = [k for k in table if k not in RUNTIME_SECTIONS]
+    if unknown:
+        raise f.error(f"runtime.{unknown[0]}", f"unknown runtime; expected one of "
+                                               f"{', '.join(RUNTIME_SECTIONS)}")
+    out = {}
+    for name in table:
+        t = f"runtime.{name}"
+        if v[f"{t}.op_overhead"] is None:
+            raise f.error(f"{t}.op_overhead", "missing")
+        runtime = Runtime(name)
+        fuses = v[f"{t}.fuses"]
+        out[runtime] = RuntimeProfile(
+            runtime, _efficiency(f, v, f"{t}.efficiency"), v[f"{t}.op_overhead"],
+            v[f"{t}.latency_error"], bool(v[f"{t}.overlap"]),
+            DEFAULT_FUSES[runtime] if fuses is None else fuses)
     return out
 
 
@@ -265,8 +342,10 @@ def _parse_device(path: Path) -> Device:
         raise f.error(missing, "missing: give the cache's size and bandwidth together")
     if not isinstance(f.raw("compute"), Mapping):
         raise f.error("compute", "expected a table")
-    peaks = {p: v[f"compute.{p}"] for p in PRECISIONS if v.get(f"compute.{p}") is not None}
-    eff = Efficiency(*(v[f"compute.efficiency.{c}"] for c in (*COMPUTE_CLASSES, "memory")))
+    peaks = {p: v[f"compute.{p}"] for p in (*PRECISIONS, TF32)
+             if v.get(f"compute.{p}") is not None}
+    eff = _efficiency(f, v, "compute.efficiency")
+    runtimes = _runtimes(f, v)
     return Device(
         name=f.text("name"),
         title=v["title"],
@@ -286,6 +365,8 @@ def _parse_device(path: Path) -> Device:
         path=str(path),
         cache_bytes=None if cache_size is None else round(cache_size),
         cache_bandwidth=cache_bw,
+        overlap=bool(v["compute.overlap"]),
+        runtimes=runtimes,
     )
 
 

@@ -3,7 +3,9 @@
 A split sends its cut tensors (``Z_b`` for MTL-Split) as ``float32`` unless told otherwise;
 ``float16``/``bfloat16`` halve it; ``int8`` is per-tensor affine quantisation and adds a
 ``float32`` scale and an ``int32`` zero point per tensor. RoC sends the input as ``float32``
-(the paper), ``uint8`` (raw pixels) or ``jpeg:RATIO`` (uint8 pixels compressed RATIO times).
+(the paper), ``float16``/``bfloat16`` (a half-precision network's input), ``uint8`` (raw pixels)
+or ``jpeg:RATIO`` (uint8 pixels compressed RATIO times). Both default to the network's
+precision (:func:`splitcost.studies.inputs.precision_encoding`).
 An optional compression ratio divides the encoded bytes.
 """
 
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from splitcost.errors import InputError
 
 PAYLOAD_DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
-INPUT_ENCODINGS = ("float32", "uint8", "jpeg:RATIO")
+INPUT_ENCODINGS = ("float32", "float16", "bfloat16", "uint8", "jpeg:RATIO")
 QUANT_PARAMS_BYTES = 8  # float32 scale + int32 zero point, per tensor
 
 
@@ -72,6 +74,8 @@ def input_encoding(text: str = "float32") -> Encoding:
     key = text.strip().lower() if isinstance(text, str) else ""
     if key == "float32":
         return FLOAT32
+    if key in ("float16", "bfloat16"):
+        return Encoding(key, 2)
     if key == "uint8":
         return Encoding("uint8", 1)
     if key.startswith("jpeg:"):

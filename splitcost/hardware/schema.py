@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from splitcost.hardware.runtimes import DEFAULT_FUSES
+from splitcost.kinds import Runtime
 from splitcost.units import Kind
 
 
@@ -26,6 +28,8 @@ class Holds(StrEnum):
     QUANTITY = "quantity"  # a number with a unit (Field.unit), or a bare number in base units
     FRACTION = "fraction"  # a plain number in (0, 1]
     ERROR = "error"  # a relative error band: a plain number in (0, 1)
+    FLAG = "flag"  # true or false
+    RULES = "rules"  # a list of fusion rules such as ["conv+norm", "conv+activation"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,49 @@ class Field:
 
 
 _Q = Holds.QUANTITY
+
+# The runtimes a device profile may describe besides PyTorch eager ([compute]), each in a
+# [runtime.NAME] table of the same shape.
+RUNTIME_SECTIONS = tuple(r.value for r in Runtime if r is not Runtime.EAGER)
+_REQUIRED_CLASSES = ("conv", "depthwise", "matmul", "elementwise", "pool")
+_CLASS_HELP = {
+    "conv": "dense convolution with a spatial kernel",
+    "depthwise": "depthwise convolution (and grouped, without a grouped figure)",
+    "matmul": "linear, matmul, attention (and recurrent, without a recurrent figure)",
+    "elementwise": "pointwise, normalisation, softmax, copies",
+    "pool": "pooling, reductions",
+    "memory": "fraction of memory bandwidth achieved by memory-bound operators",
+    "pointwise": "dense 1x1 convolution (absent: conv's)",
+    "grouped": "grouped convolution (absent: depthwise's)",
+    "recurrent": "fused RNN/LSTM/GRU kernels (absent: matmul's)",
+}
+
+
+def _efficiencies(table: str, prefix: str, required: bool = True) -> tuple[Field, ...]:
+    out = []
+    for cls in (*_REQUIRED_CLASSES, "memory", "pointwise", "grouped", "recurrent"):
+        must = required and cls in (*_REQUIRED_CLASSES, "memory")
+        out.append(Field(f"{table}.{cls}", Holds.FRACTION, prefix + _CLASS_HELP[cls],
+                         required=must))
+    return tuple(out)
+
+
+def _runtime_fields(runtime: str) -> tuple[Field, ...]:
+    """A [runtime.NAME] table: optional as a whole; once present, op_overhead and the five
+    required efficiencies with memory's must be there (the reader checks)."""
+    t = f"runtime.{runtime}"
+    return (
+        Field(f"{t}.op_overhead", _Q, f"{runtime}: fixed cost per kernel it launches",
+              required=False, unit=Kind.TIME, allow_zero=True, write_unit="us"),
+        Field(f"{t}.overlap", Holds.FLAG, f"{runtime}: the host enqueues kernels while the "
+              "device computes (default false)", required=False, cited=False),
+        Field(f"{t}.fuses", Holds.RULES, f"{runtime}: its fusion rules, e.g. [\"conv+norm\", "
+              "\"conv+activation\"] (absent: the runtime's defaults, hardware/runtimes.py)",
+              required=False),
+        Field(f"{t}.latency_error", Holds.ERROR, f"{runtime}: validated relative error of the "
+              "latency model", required=False),
+        *_efficiencies(f"{t}.efficiency", f"{runtime}: ", required=False),
+    )
 
 DEVICE_FIELDS: tuple[Field, ...] = (
     Field("schema", Holds.INTEGER, "schema version of the file (1)", required=False, cited=False),
@@ -78,18 +125,18 @@ DEVICE_FIELDS: tuple[Field, ...] = (
           unit=Kind.FLOP_RATE, write_unit="GFLOP/s"),
     Field("compute.int8", _Q, "peak INT8 rate (OP/s)", required=False, unit=Kind.FLOP_RATE,
           write_unit="GFLOP/s"),
-    Field("compute.op_overhead", _Q, "fixed cost per operator (kernel launch, dispatch)",
-          unit=Kind.TIME, allow_zero=True, write_unit="us"),
-    Field("compute.latency_error", Holds.ERROR, "validated relative error of the latency model "
-          "(the reports' likely range)", required=False),
-    Field("compute.efficiency.conv", Holds.FRACTION, "achieved fraction of peak: dense "
-          "convolution"),
-    Field("compute.efficiency.depthwise", Holds.FRACTION, "depthwise and grouped convolution"),
-    Field("compute.efficiency.matmul", Holds.FRACTION, "linear, matmul, attention"),
-    Field("compute.efficiency.elementwise", Holds.FRACTION, "pointwise, normalisation, softmax"),
-    Field("compute.efficiency.pool", Holds.FRACTION, "pooling"),
-    Field("compute.efficiency.memory", Holds.FRACTION, "fraction of memory bandwidth achieved "
-          "by memory-bound operators"),
+    Field("compute.tf32", _Q, "peak TF32 tensor-core rate: the FP32 convolutions (eager) or "
+          "convolutions and matmuls (TensorRT) run there (absent: no TF32 path)",
+          required=False, unit=Kind.FLOP_RATE, write_unit="GFLOP/s"),
+    Field("compute.op_overhead", _Q, "PyTorch eager: fixed cost per operator (dispatch, kernel "
+          "launch)", unit=Kind.TIME, allow_zero=True, write_unit="us"),
+    Field("compute.overlap", Holds.FLAG, "PyTorch eager: the host issues operators while the "
+          "device computes earlier ones (a GPU; default false: a CPU)", required=False,
+          cited=False),
+    Field("compute.latency_error", Holds.ERROR, "PyTorch eager: validated relative error of the "
+          "latency model (the reports' likely range)", required=False),
+    *_efficiencies("compute.efficiency", "PyTorch eager: achieved fraction of peak: "),
+    *(f for runtime in RUNTIME_SECTIONS for f in _runtime_fields(runtime)),
     Field("power.active", _Q, "board power while computing", required=False, unit=Kind.POWER,
           write_unit="W"),
     Field("power.idle", _Q, "board power while idle or waiting on the radio", required=False,
@@ -145,6 +192,10 @@ def _value(f: Field, value: Any) -> str:
         return str(int(value))
     if f.holds in (Holds.FRACTION, Holds.ERROR):
         return repr(float(value))
+    if f.holds is Holds.FLAG:
+        return "true" if value else "false"
+    if f.holds is Holds.RULES:
+        return "[" + ", ".join(_q(str(v)) for v in value) + "]"
     # Base units, exactly (a bare TOML number is read in base units), and the figure in its
     # usual unit beside it for the reader.
     number = float(value)
@@ -192,6 +243,17 @@ def device_values(d: Any) -> dict[str, Any]:
         values[f"compute.{precision}"] = rate
     for cls, value in eff.items():
         values[f"compute.efficiency.{cls}"] = value
+    values["compute.overlap"] = d.overlap or None
+    for runtime, section in d.runtimes.items():
+        t = f"runtime.{runtime}"
+        values[f"{t}.op_overhead"] = section.op_overhead_s
+        values[f"{t}.overlap"] = section.overlap or None
+        # The runtime's default rules are not written (a profile without fuses gets them).
+        own = section.fuses != DEFAULT_FUSES[runtime] or f"{t}.fuses" in d.sources
+        values[f"{t}.fuses"] = list(section.fuses) if own else None
+        values[f"{t}.latency_error"] = section.latency_error
+        for cls, value in asdict(section.efficiency).items():
+            values[f"{t}.efficiency.{cls}"] = value
     return values
 
 

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from splitcost.errors import InputError
+from splitcost.network.fastpath import fast_paths
 from splitcost.network.profile import BackboneInfo, Profile, analyse
 from splitcost.network.trace import TraceError, run_trace
 from splitcost.network.training import training_memory
@@ -25,7 +26,7 @@ def profile(
     *,
     batch: int = 1,
     whole: bool = False,
-    dtype: str = "float32",
+    dtype: str | None = None,
     training: bool = False,
     optimizer: str = "adamw",
     frozen: Sequence[str] = (),
@@ -34,13 +35,16 @@ def profile(
     or an ``nn.Module`` (left untouched: a meta twin is traced).
 
     ``input_shape`` excludes the batch: ``(3, 224, 224)``, ``"3x224x224"`` or ``"1x128:int64"``.
+    ``dtype`` (the precision of parameters and activations; a float input follows it) defaults
+    to the module's own: a ``.half()`` module is profiled in float16, a torchvision model in
+    float32.
     ``training=True`` also measures training memory with ``optimizer``, the modules named in
     ``frozen`` (prefixes; ``""`` = all) not training, as in the paper's fine-tuning.
     """
     spec = _as_spec(input_shape)
     if batch < 1:
         raise InputError(f"batch must be at least 1, got {batch}")
-    if dtype not in FLOAT_DTYPES:
+    if dtype is not None and dtype not in FLOAT_DTYPES:
         raise InputError(f"dtype must be one of {', '.join(FLOAT_DTYPES)}, got {dtype!r}")
     if isinstance(backbone, nn.Module):
         info = BackboneInfo(type(backbone).__name__, type(backbone).__name__, "module",
@@ -107,22 +111,40 @@ def _trace_only(backbone: Any, spec: InputSpec, whole: bool) -> None:
     run_trace(model, [torch.empty((1, *spec.shape), device="meta")])
 
 
-def profile_module(model: nn.Module, spec: InputSpec, *, batch: int, dtype: str,
+def module_dtype(model: nn.Module) -> str:
+    """The floating dtype most of a module's parameters and buffers hold (float32 if none)."""
+    counts: dict[str, int] = {}
+    for t in (*model.parameters(), *model.buffers()):
+        if t.is_floating_point():
+            name = str(t.dtype).removeprefix("torch.")
+            counts[name] = counts.get(name, 0) + t.numel()
+    own = max(counts, key=lambda k: counts[k]) if counts else "float32"
+    return own if own in FLOAT_DTYPES else "float32"
+
+
+def profile_module(model: nn.Module, spec: InputSpec, *, batch: int, dtype: str | None,
                    info: BackboneInfo, built: str, training: bool = False,
                    optimizer: str = "adamw", frozen: Sequence[str] = ()) -> Profile:
-    """Trace a module that already holds meta parameters (ours to convert) and analyse it."""
+    """Trace a module that already holds meta parameters (ours to convert) and analyse it.
+    ``dtype`` None: the module's own (:func:`module_dtype`)."""
+    own = module_dtype(model)
+    dtype = dtype or own
     torch_dtype = getattr(torch, dtype)
-    if dtype != "float32":
+    if dtype != own or any(p.is_floating_point() and p.dtype != torch_dtype
+                           for p in model.parameters()):
         model = model.to(torch_dtype)
     float_input = spec.dtype in FLOAT_DTYPES
-    in_dtype = torch_dtype if float_input and dtype != "float32" else getattr(torch, spec.dtype)
+    if float_input and dtype != "float32":
+        spec = InputSpec(spec.shape, dtype)  # the input is cast to the network's precision
+    in_dtype = getattr(torch, spec.dtype)
     x = torch.empty((batch, *spec.shape), dtype=in_dtype, device="meta")
     shown = "x".join(str(d) for d in (batch, *spec.shape))
 
     def describe() -> str:
         return f"input {shown} (batch {batch} x {spec})"
 
-    trace = run_trace(model, [x], describe_input=describe)
+    with fast_paths(model):
+        trace = run_trace(model, [x], describe_input=describe)
     result = analyse(trace, info, spec, batch, dtype, built)
     if not training:
         return result

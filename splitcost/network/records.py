@@ -8,17 +8,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from splitcost.kinds import OpClass
+from splitcost.kinds import FusionKind, OpClass
 
 
 @dataclass(frozen=True)
 class OpCost:
-    """The arithmetic of one operator call."""
+    """The arithmetic of one operator call.
+
+    ``fusion`` says what the operator is to a fusing runtime. A recurrent kernel runs ``steps``
+    dependent steps (one per token, layer and direction) and reads its recurrent weights again
+    at each: ``extra_bytes`` are what it reads beyond its input and output tensors once.
+    """
 
     macs: int = 0
     vector_flops: int = 0
     op_class: OpClass = OpClass.ELEMENTWISE
     unsupported: bool = False
+    fusion: FusionKind = FusionKind.OPAQUE
+    steps: int = 1
+    extra_bytes: int = 0
 
     @property
     def flops(self) -> int:

@@ -27,9 +27,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 
 from splitcost.errors import InputError
-from splitcost.network.flops import op_cost
+from splitcost.network.flops import RNN_GATES, op_cost, rnn_cost
 from splitcost.network.records import (
     ModuleCall,
+    OpCost,
     OpRecord,
     ParamInfo,
     Storage,
@@ -138,6 +139,7 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.unsupported: set[str] = set()
         self.current_op = ""
         self.closed = False
+        self.paused = False
 
     # storages ---------------------------------------------------------------------------------
 
@@ -185,6 +187,8 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         kwargs: Mapping[str, Any] | None = None,
     ) -> Any:
         kwargs = kwargs or {}
+        if self.paused:
+            return func(*args, **kwargs)
         name = str(func.overloadpacket)
         module = self.module_stack[-1]
         if name in DATA_DEPENDENT:
@@ -221,6 +225,86 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         return out
 
 
+    @contextlib.contextmanager
+    def pause(self) -> Iterator[None]:
+        """Operators run meanwhile are not recorded (the outputs of a fused record)."""
+        self.paused = True
+        try:
+            yield
+        finally:
+            self.paused = False
+
+    def record_fused(self, name: str, inputs: Sequence[torch.Tensor],
+                     outputs: Sequence[torch.Tensor], cost: OpCost,
+                     workspace: Sequence[torch.Tensor] = ()) -> None:
+        """One operator standing for a fused kernel: it reads ``inputs``, allocates
+        ``outputs`` and the ``workspace`` it frees before returning (the caller drops it)."""
+        metas = tuple(self.meta(t) for t in inputs)
+        index = len(self.ops)
+        before = len(self.nbytes)
+        outs = tuple(self.meta(t, "activation", index) for t in outputs)
+        for t in workspace:
+            self.meta(t, "activation", index)
+        for m in metas:
+            self.readers[m.storage].append(index)
+        self.ops.append(OpRecord(index, name, self.module_stack[-1], metas, outs,
+                                 tuple(range(before, len(self.nbytes))), cost, False))
+
+
+def _fused_rnn(rec: _Recorder, mode: str, args: Sequence[Any]) -> Any:
+    """``torch.lstm``/``gru``/``rnn_tanh``/``rnn_relu`` (what nn.LSTM, nn.GRU and nn.RNN call)
+    recorded as the one fused kernel real devices run, not the thousands of per-token operators
+    its decomposition on meta tensors would show. Its memory: the output and final states, and
+    a workspace as ATen's CPU kernels allocate it per layer (oneDNN's for LSTM, ATen's loop for
+    GRU and RNN) and, past the first layer, the layer below's output.
+    None (trace the decomposition) for packed sequences and LSTM projections."""
+    if len(args) < 9 or not isinstance(args[3], bool):
+        return None  # a PackedSequence: (data, batch_sizes, hx, params, ...)
+    x, hx, params = args[0], args[1], list(args[2])
+    has_biases, layers = bool(args[3]), int(args[4])
+    directions = 2 if bool(args[7]) else 1
+    batch_first = bool(args[8])
+    states = list(hx) if isinstance(hx, list | tuple) else [hx]
+    per = 4 if has_biases else 2  # w_ih, w_hh (, b_ih, b_hh) per layer and direction
+    if x.dim() != 3 or len(params) != per * layers * directions:
+        return None
+    hidden = int(states[0].shape[-1])
+    if int(params[1].shape[1]) != hidden:
+        return None  # proj_size
+    tokens, batch = (int(x.shape[1]), int(x.shape[0])) if batch_first else (int(x.shape[0]),
+                                                                            int(x.shape[1]))
+    gates = RNN_GATES[mode]
+    layer_out = tokens * batch * directions * hidden
+    if mode == "lstm":
+        # oneDNN: the gates of every token (a batch of one padded to two), the layer's weights
+        # reordered into its layout
+        weights = [sum(params[(layer * directions + d) * per + i].numel()
+                       for d in range(directions) for i in (0, 1)) for layer in range(layers)]
+        scratch = max(gates * tokens * max(batch, 2) * directions * hidden + w for w in weights)
+        if batch_first and batch > 1:
+            scratch += x.numel()  # the input made time-major: a copy
+    else:
+        # ATen's loop: the input projection of every token, each step's output, then their cat
+        scratch = gates * layer_out + layer_out
+    scratch += layer_out if layers > 1 else 0
+    out_shape = (batch, tokens, directions * hidden) if batch_first else (
+        tokens, batch, directions * hidden)
+    with rec.pause():
+        out = torch.empty(out_shape, dtype=x.dtype, device=x.device)
+        finals = [torch.empty(tuple(s.shape), dtype=s.dtype, device=s.device) for s in states]
+        work = torch.empty(scratch, dtype=x.dtype, device=x.device)
+    whh = sum(params[i * per + 1].numel() * params[i * per + 1].element_size()
+              for i in range(layers * directions))
+    cost = rnn_cost(mode, tokens, batch, int(x.shape[-1]), hidden, layers, directions, whh)
+    rec.record_fused(f"aten.{mode}", [x, *states, *params], [out, *finals], cost, [work])
+    del work
+    return (out, *finals)
+
+
+_RNN_FUNCTIONS = {torch.lstm: "lstm", torch.gru: "gru", torch.rnn_tanh: "rnn_tanh",
+                  torch.rnn_relu: "rnn_relu"}
+
+
 def _run_on_cpu(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
     """Run one operator on zero-filled CPU tensors and return meta tensors of the same layout."""
 
@@ -239,9 +323,12 @@ def _run_on_cpu(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> An
     return tree_map(to_meta, func(*cpu_args, **cpu_kwargs))
 
 
-class _FusedAttention(TorchFunctionMode):
-    """Trace ``scaled_dot_product_attention`` as the fused kernel PyTorch runs on real devices.
+class _FusedKernels(TorchFunctionMode):
+    """Trace attention and recurrent layers as the fused kernels PyTorch runs on real devices.
 
+    RNN, LSTM and GRU layers: see :func:`_fused_rnn`.
+
+    Attention: ``scaled_dot_product_attention``.
     On CPU and CUDA, PyTorch picks a fused attention kernel that never holds the L x S score
     matrix; on meta tensors its kernel choice falls back to the math decomposition, which does.
     Tracing the fused CPU kernel (it has a meta kernel) keeps the memory the network really
@@ -250,9 +337,18 @@ class _FusedAttention(TorchFunctionMode):
     ViT) still traces as the math path, about 8% above the real peak.
     """
 
+    def __init__(self, recorder: _Recorder):
+        super().__init__()
+        self.recorder = recorder
+
     def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (),
                            kwargs: Mapping[str, Any] | None = None) -> Any:
         kwargs = dict(kwargs or {})
+        mode = _RNN_FUNCTIONS.get(func)
+        if mode is not None and not kwargs:
+            fused = _fused_rnn(self.recorder, mode, args)
+            if fused is not None:
+                return fused
         if func is torch.nn.functional.scaled_dot_product_attention and not kwargs.get(
             "enable_gqa"
         ):
@@ -370,7 +466,7 @@ def run_trace(
     output: Any = None
     try:
         model.eval()
-        with (torch.no_grad(), torch.device("meta"), _FusedAttention(),
+        with (torch.no_grad(), torch.device("meta"), _FusedKernels(rec),
               _module_hooks(model, rec, calls), rec):
             output = model(*inputs)
     except TraceError:

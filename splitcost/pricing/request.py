@@ -13,51 +13,155 @@ from functools import cached_property
 from typing import Any
 
 from splitcost.defaults import HIDDEN
-from splitcost.hardware.device import Device
+from splitcost.hardware.device import Device, RuntimeProfile
 from splitcost.hardware.encoding import FLOAT32, Encoding
 from splitcost.hardware.link import Link
-from splitcost.hardware.roofline import PRECISION_OF_DTYPE, OpWork, compute_time, op_time
-from splitcost.kinds import MemoryModel, Processes
+from splitcost.hardware.roofline import (
+    PRECISION_OF_DTYPE,
+    OpWork,
+    device_time,
+    pipeline_prefix,
+    pipeline_suffix,
+    pipeline_time,
+)
+from splitcost.kinds import MemoryModel, Processes, Runtime
 from splitcost.network.cuts import Cut, CutAnalysis, find_cut
 from splitcost.network.profile import Profile
 from splitcost.network.tasks import Task
+from splitcost.pricing.fusion import Kernel, kernels, op_work_of, split
 
 
 def op_work(p: Profile, start: int = 0, end: int | None = None) -> list[OpWork]:
-    """The roofline inputs of operators ``[start, end)`` of a profile's trace."""
-    return [
-        OpWork(
-            op.cost.op_class,
-            op.cost.flops,
-            sum(m.nbytes for m in op.inputs) + sum(m.nbytes for m in op.outputs),
-        )
-        for op in p.trace.ops[start:end]
-    ]
+    """The roofline inputs of operators ``[start, end)`` of a profile's trace, one kernel each
+    (PyTorch eager)."""
+    return [op_work_of(op) for op in p.trace.ops[start:end]]
 
 
 @dataclass(frozen=True)
 class SideTimes:
-    """Compute times of the backbone's operators as prefix sums, and of each head, per side."""
+    """Compute times of the backbone on each side of every cut, and of each head, per side.
 
-    edge_prefix: tuple[float, ...]  # [k + 1] = operators 0..k on the edge device
-    server_prefix: tuple[float, ...]  # the same on the server
+    ``edge_at[k + 1]``: the kernels of operators 0..k on the edge device (the edge part of a
+    kernel the cut splits included); ``server_at[k + 1]``: those of operators k+1.. on the
+    server; ``penalty_at[k + 1]``: what splitting kernels costs at that cut, on the edge device
+    (:func:`fusion_penalties`; already inside the two sides). Index 0 is the cut before the
+    first operator.
+    """
+
+    edge_at: tuple[float, ...]
+    server_at: tuple[float, ...]
     heads_edge: tuple[float, ...]  # each head on the edge device
     heads_server: tuple[float, ...]
+    penalty_at: tuple[float, ...] = ()
 
     def edge(self, k: int) -> float:
-        return self.edge_prefix[k + 1]
+        return self.edge_at[k + 1]
 
     def server(self, k: int) -> float:
         """Operators k+1.. and every head, on the server."""
-        return self.server_prefix[-1] - self.server_prefix[k + 1] + sum(self.heads_server)
+        return self.server_at[k + 1] + sum(self.heads_server)
+
+    def penalty(self, k: int) -> float:
+        """The fusion penalty of a cut after operator k."""
+        return self.penalty_at[k + 1] if self.penalty_at else 0.0
 
 
-def _prefix(values: Sequence[float]) -> tuple[float, ...]:
-    out, total = [0.0], 0.0
+@dataclass(frozen=True)
+class _Priced:
+    """Kernels of one network on one device, with the host and device seconds of each."""
+
+    kernels: tuple[Kernel, ...]
+    overhead: tuple[float, ...]
+    device: tuple[float, ...]
+
+
+def _price(trace_kernels: Sequence[Kernel], device: Device, precision: str,
+           section: RuntimeProfile) -> _Priced:
+    return _Priced(tuple(trace_kernels), tuple(section.op_overhead_s for _ in trace_kernels),
+                   tuple(device_time(k.work, device, precision, section) for k in trace_kernels))
+
+
+def network_time(p: Profile, device: Device, precision: str, section: RuntimeProfile) -> float:
+    """The whole network on one device under one runtime."""
+    priced = _price(kernels(p.trace, section.fuses), device, precision, section)
+    return pipeline_time(priced.overhead, priced.device, section.overlap)
+
+
+def _edge_side(p: Profile, device: Device, precision: str, section: RuntimeProfile
+               ) -> tuple[list[float], list[float]]:
+    """(edge time of every cut, the part of it spent on kernels the cut splits)."""
+    trace = p.trace
+    n = len(trace.ops)
+    ks = sorted(kernels(trace, section.fuses), key=lambda k: k.last)
+    priced = _price(ks, device, precision, section)
+    prefix = (pipeline_prefix(priced.overhead, priced.device) if section.overlap else
+              list(_cumsum(o + d for o, d in zip(priced.overhead, priced.device, strict=True))))
+    out, full = [0.0] * (n + 1), 0
+    for k in range(n):
+        while full < len(ks) and ks[full].last <= k:
+            full += 1
+        out[k + 1] = prefix[full - 1] if full else 0.0
+    return out, _split_parts(p, ks, device, precision, section, n, head=True)
+
+
+def _server_side(p: Profile, device: Device, precision: str, section: RuntimeProfile
+                 ) -> tuple[list[float], list[float]]:
+    trace = p.trace
+    n = len(trace.ops)
+    ks = sorted(kernels(trace, section.fuses), key=lambda k: k.first)
+    priced = _price(ks, device, precision, section)
+    if section.overlap:
+        suffix = pipeline_suffix(priced.overhead, priced.device)
+    else:
+        each = [o + d for o, d in zip(priced.overhead, priced.device, strict=True)]
+        suffix = [*reversed(list(_cumsum(reversed(each)))), 0.0]
+    out, before = [0.0] * (n + 1), 0
+    for k in range(-1, n):
+        while before < len(ks) and ks[before].first <= k:
+            before += 1
+        out[k + 1] = suffix[before]
+    return out, _split_parts(p, ks, device, precision, section, n, head=False)
+
+
+def _split_parts(p: Profile, ks: Sequence[Kernel], device: Device, precision: str,
+                 section: RuntimeProfile, n: int, head: bool) -> list[float]:
+    """[k + 1]: seconds of the parts, on this side, of the kernels a cut after k splits."""
+    out = [0.0] * (n + 1)
+    for kernel in ks:
+        if len(kernel.members) < 2:
+            continue
+        for k in range(kernel.first, kernel.last):
+            part = split(p.trace, kernel, k)[0 if head else 1]
+            out[k + 1] += section.op_overhead_s + device_time(part.work, device, precision,
+                                                              section)
+    return out
+
+
+def _cumsum(values: Any) -> list[float]:
+    out, total = [], 0.0
     for v in values:
         total += v
         out.append(total)
-    return tuple(out)
+    return out
+
+
+def fusion_penalties(p: Profile, device: Device, precision: str, section: RuntimeProfile
+                     ) -> list[float]:
+    """[k + 1]: what a cut after operator k costs by splitting fused kernels, on ``device``:
+    the two parts' time minus the whole kernel's (one more launch; the tensor between them
+    written and read again). Zero under eager, and at cuts between kernels."""
+    n = len(p.trace.ops)
+    out = [0.0] * (n + 1)
+    for kernel in kernels(p.trace, section.fuses):
+        if len(kernel.members) < 2:
+            continue
+        whole = device_time(kernel.work, device, precision, section)
+        for k in range(kernel.first, kernel.last):
+            head, tail = split(p.trace, kernel, k)
+            out[k + 1] += section.op_overhead_s + (
+                device_time(head.work, device, precision, section)
+                + device_time(tail.work, device, precision, section) - whole)
+    return out
 
 
 @dataclass(frozen=True)
@@ -77,10 +181,19 @@ class PricingRequest:
     images: int = 1
     processes: Processes = Processes.ONE  # LoC: N networks in one process, or one per task
     hidden: int = HIDDEN
+    runtime: Runtime = Runtime.EAGER  # how both devices execute their side
 
     @property
     def precision(self) -> str:
         return PRECISION_OF_DTYPE.get(self.backbone.dtype, "fp32")
+
+    @property
+    def edge_runtime(self) -> RuntimeProfile:
+        return self.device.runtime(self.runtime)
+
+    @property
+    def server_runtime(self) -> RuntimeProfile:
+        return self.server.runtime(self.runtime)
 
     @cached_property
     def cut_analysis(self) -> CutAnalysis:
@@ -92,14 +205,18 @@ class PricingRequest:
 
     @cached_property
     def times(self) -> SideTimes:
-        """Compute times of every backbone operator on each side, summed once per request."""
-        work = op_work(self.backbone)
-        edge = _prefix([op_time(w, self.device, self.precision) for w in work])
-        server = _prefix([op_time(w, self.server, self.precision) for w in work])
+        """Compute times of the backbone on each side of every cut, and of each head, under the
+        request's runtime, computed once per request."""
+        p, prec = self.backbone, self.precision
+        edge_sec, server_sec = self.edge_runtime, self.server_runtime
+        edge, edge_parts = _edge_side(p, self.device, prec, edge_sec)
+        server, server_parts = _server_side(p, self.server, prec, server_sec)
         return SideTimes(
-            edge, server,
-            tuple(compute_time(op_work(h), self.device, self.precision) for h in self.heads),
-            tuple(compute_time(op_work(h), self.server, self.precision) for h in self.heads),
+            tuple(e + x for e, x in zip(edge, edge_parts, strict=True)),
+            tuple(s + x for s, x in zip(server, server_parts, strict=True)),
+            tuple(network_time(h, self.device, prec, edge_sec) for h in self.heads),
+            tuple(network_time(h, self.server, prec, server_sec) for h in self.heads),
+            tuple(fusion_penalties(p, self.device, prec, edge_sec)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,6 +234,7 @@ class PricingRequest:
             "link": self.link.to_dict(),
             "memory_model": self.memory_model,
             "precision": bb.dtype,
+            "runtime": self.runtime,
             "payload_encoding": self.payload.label,
             "input_encoding": self.input.label,
             "images": self.images,

@@ -85,6 +85,10 @@ class Scenario:
     images: int = 1
     band: LatencyBand | None = None
     energy: Energy | None = None
+    # A cut through a fused kernel (TensorRT, ONNX Runtime) splits it in two: the extra launch
+    # and the tensor written and read between them, on the edge device (already in edge_s and
+    # server_s; see splitcost.pricing.request.fusion_penalties).
+    fusion_penalty_s: float = 0.0
 
     @property
     def transfer_s(self) -> float:
@@ -141,6 +145,7 @@ class Scenario:
             "images_total_s": self.images * self.total_s,
             "latency_band": self.band.to_dict() if self.band else None,
             "energy": self.energy.to_dict() if self.energy else None,
+            "fusion_penalty_s": self.fusion_penalty_s,
         }
 
 
@@ -222,12 +227,12 @@ def split(pr: PricingRequest, cut: Cut, kind: ScenarioKind = ScenarioKind.SPLIT)
     tensors = tuple((c.shape, encoding.label) for c in cut.payload)
     edge, server = split_memory(pr, cut)
     name = kind.value if kind is not ScenarioKind.SPLIT else f"Split@{cut.name}"
-    return _scenario(
+    return replace(_scenario(
         name, kind, cut.name, pr, edge, server, payload, encoding.label, tensors,
         transfer(payload, _results_bytes(pr.heads), pr.link), cut.edge_macs,
         cut.server_macs + sum(h.macs for h in pr.heads), pr.times.edge(cut.op),
         pr.times.server(cut.op),
-    )
+    ), fusion_penalty_s=pr.times.penalty(cut.op))
 
 
 def roc(pr: PricingRequest) -> Scenario:

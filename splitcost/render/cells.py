@@ -49,7 +49,9 @@ def span_text(low_s: float, high_s: float) -> str:
 
 
 def band_notes(scenarios: Sequence[Scenario]) -> tuple[str, ...]:
-    bases = sorted({band_basis(s.band) for s in scenarios if s.band})
+    # Each device's error and link's percentiles once, however many scenarios use them.
+    bases = list(dict.fromkeys(part for s in scenarios if s.band
+                               for part in band_basis(s.band).split("; ")))
     if not bases:
         return ("Latency: the devices' profiles carry no validated error band for the latency "
                 "model; treat compute times as estimates.",)

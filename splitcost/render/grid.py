@@ -14,6 +14,7 @@ from splitcost.units import format_bytes, format_rate, format_seconds
 if TYPE_CHECKING:
     from splitcost.hardware.device import Device
     from splitcost.hardware.link import Link
+    from splitcost.pricing.request import PricingRequest
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,17 @@ def device_line(role: str, d: Device) -> str:
     return (f"{role}: {d.name} ({d.title}): {format_bytes(d.memory_usable)} usable of "
             f"{format_bytes(d.memory_total)}, runtime {format_bytes(d.runtime_overhead)} per "
             f"process")
+
+
+def compute_lines(request: PricingRequest) -> tuple[str, ...]:
+    """What the compute times assume, when it is not PyTorch eager at a precision both devices
+    compute natively: the runtime, and any precision a device only emulates."""
+    out = []
+    if request.runtime != "eager":
+        out.append(f"Runtime: {request.runtime} on both devices (fused kernels; a cut through "
+                   "one pays its fusion penalty)")
+    for role, d in (("edge", request.device), ("server", request.server)):
+        if not d.native(request.precision):
+            out.append(f"Precision: the {role} device {d.name} has no {request.backbone.dtype} "
+                       "arithmetic: its compute is priced at its FP32 rate")
+    return tuple(out)

@@ -171,13 +171,14 @@ def compare(
     server: str | Device = D.SERVER,
     link: str | float | Link = D.LINK,
     memory_model: str = D.MEMORY_MODEL,
-    payload_dtype: str = D.PAYLOAD_DTYPE,
+    payload_dtype: str | None = D.PAYLOAD_DTYPE,
     payload_compression: float | str | None = None,
-    input_dtype: str = D.INPUT_DTYPE,
+    input_dtype: str | None = D.INPUT_DTYPE,
     images: int = D.IMAGES,
     hidden: int = D.HIDDEN,
     processes: str = D.PROCESSES,
     profiles: Sequence[str | os.PathLike[str]] = (),
+    runtime: str = D.RUNTIME,
     cuts: Sequence[str] = (),
     what_if: bool = True,
 ) -> Report:
@@ -190,7 +191,8 @@ def compare(
     options: dict[str, Any] = dict(tasks=tasks, device=device, server=server, link=link,
                    memory_model=memory_model, payload_dtype=payload_dtype,
                    payload_compression=payload_compression, input_dtype=input_dtype,
-                   images=images, hidden=hidden, processes=processes, profiles=profiles)
+                   images=images, hidden=hidden, processes=processes, profiles=profiles,
+                   runtime=runtime)
     request = given_request(backbone, **options) or pricing_request(backbone, **options)
     return compare_request(request, cuts=cuts, what_if=what_if)
 

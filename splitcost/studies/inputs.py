@@ -10,16 +10,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from splitcost import defaults as D
 from splitcost.errors import InputError, choice
 from splitcost.hardware.catalog import load_device, load_link
 from splitcost.hardware.device import Device
-from splitcost.hardware.encoding import Encoding, input_encoding, payload_encoding
+from splitcost.hardware.encoding import FLOAT32, Encoding, input_encoding, payload_encoding
 from splitcost.hardware.link import Link, ideal_link
-from splitcost.kinds import MemoryModel, Processes, values
+from splitcost.kinds import MemoryModel, Processes, Runtime, values
 from splitcost.network.profile import Profile
 from splitcost.network.tasks import Task, parse_tasks
 from splitcost.pricing.request import PricingRequest
@@ -105,11 +105,13 @@ class PricingInputs:
     server: Device
     link: Link
     memory_model: MemoryModel
-    payload: Encoding
-    input: Encoding
+    payload: Encoding | None  # None: the backbone's precision
+    input: Encoding | None  # None: the backbone's precision (a float input), else float32
     images: int
     hidden: int
     processes: Processes
+    runtime: Runtime = Runtime.EAGER
+    payload_ratio: float = 1.0  # the compression of a payload sent at the precision's dtype
 
     def request(self, backbone: Profile) -> PricingRequest:
         """The request for ``backbone``, with its task heads traced."""
@@ -123,12 +125,32 @@ class PricingInputs:
             link=self.link,
             tasks=self.tasks,
             memory_model=self.memory_model,
-            payload=self.payload,
-            input=self.input,
+            payload=self.payload or replace(precision_encoding(backbone.dtype),
+                                            compression=self.payload_ratio),
+            input=self.input or (precision_encoding(backbone.dtype)
+                                 if backbone.input.dtype in FLOAT_INPUTS else FLOAT32),
             images=self.images,
             processes=self.processes,
             hidden=self.hidden,
+            runtime=self.runtime,
         )
+
+
+FLOAT_INPUTS = ("float32", "float16", "bfloat16", "float64")
+
+
+def precision_encoding(dtype: str) -> Encoding:
+    """How a tensor of the network's precision is sent when no encoding is asked for: as it is
+    (float64 as float32, the widest encoding)."""
+    return payload_encoding(dtype if dtype in ("float16", "bfloat16") else "float32")
+
+
+def runtime_of(value: object, devices: Sequence[Device]) -> Runtime:
+    """A runtime every one of ``devices`` has a section for."""
+    runtime = Runtime(choice("runtime", value, values(Runtime)))
+    for d in devices:
+        d.runtime(runtime)  # an InputError naming the runtime and what the device has
+    return runtime
 
 
 def pricing_inputs(
@@ -138,32 +160,42 @@ def pricing_inputs(
     server: str | Device = D.SERVER,
     link: str | float | Link = D.LINK,
     memory_model: str = D.MEMORY_MODEL,
-    payload_dtype: str = D.PAYLOAD_DTYPE,
+    payload_dtype: str | None = D.PAYLOAD_DTYPE,
     payload_compression: float | str | None = None,
-    input_dtype: str = D.INPUT_DTYPE,
+    input_dtype: str | None = D.INPUT_DTYPE,
     images: int = D.IMAGES,
     hidden: int = D.HIDDEN,
     processes: str = D.PROCESSES,
     profiles: Profiles = (),
+    runtime: str = D.RUNTIME,
 ) -> PricingInputs:
-    """Check every pricing value once; each error names its parameter."""
+    """Check every pricing value once; each error names its parameter. ``payload_dtype`` and
+    ``input_dtype`` default to the backbone's precision; ``runtime`` (eager, tensorrt,
+    onnxruntime) must have a section in both devices' profiles."""
     if isinstance(profiles, str | os.PathLike) or not isinstance(profiles, Sequence):
         raise InputError(f"expected a list of folders, got {profiles!r}", parameter="profiles")
     model = choice("memory_model", memory_model, values(MemoryModel))
     layout = choice("processes", processes, values(Processes))
     positive_int("images", images, at_most=10**9)
     positive_int("hidden", hidden, at_most=10**7)
+    edge, host = device_of(device, profiles), device_of(server, profiles, "server")
+    # Checked now; without a dtype, the precision's encoding is chosen once the backbone is
+    # traced, with the ratio kept from this check.
+    payload = payload_encoding("float32" if payload_dtype is None else payload_dtype,
+                               payload_compression)
     return PricingInputs(
         tasks=tuple(parse_tasks(tasks)),
-        device=device_of(device, profiles),
-        server=device_of(server, profiles, "server"),
+        device=edge,
+        server=host,
         link=link_of(link, profiles),
         memory_model=MemoryModel(model),
-        payload=payload_encoding(payload_dtype, payload_compression),
-        input=input_encoding(input_dtype),
+        payload=payload if payload_dtype is not None else None,
+        payload_ratio=payload.compression,
+        input=None if input_dtype is None else input_encoding(input_dtype),
         images=images,
         hidden=hidden,
         processes=Processes(layout),
+        runtime=runtime_of(runtime, (edge, host)),
     )
 
 
@@ -193,5 +225,5 @@ _DEFAULTS: dict[str, Any] = {
     "tasks": D.TASKS, "device": D.DEVICE, "server": D.SERVER, "link": D.LINK,
     "memory_model": D.MEMORY_MODEL, "payload_dtype": D.PAYLOAD_DTYPE,
     "payload_compression": None, "input_dtype": D.INPUT_DTYPE, "images": D.IMAGES,
-    "hidden": D.HIDDEN, "processes": D.PROCESSES, "profiles": (),
+    "hidden": D.HIDDEN, "processes": D.PROCESSES, "profiles": (), "runtime": D.RUNTIME,
 }

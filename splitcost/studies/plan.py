@@ -178,11 +178,12 @@ def plan(
     server: str | Device = D.SERVER,
     link: str | float | Link = D.LINK,
     memory_model: str = D.MEMORY_MODEL,
-    payload_dtype: str = D.PAYLOAD_DTYPE,
+    payload_dtype: str | None = D.PAYLOAD_DTYPE,
     payload_compression: float | str | None = None,
-    input_dtype: str = D.INPUT_DTYPE,
+    input_dtype: str | None = D.INPUT_DTYPE,
     hidden: int = D.HIDDEN,
     profiles: Sequence[str | os.PathLike[str]] = (),
+    runtime: str = D.RUNTIME,
     cuts: Sequence[str] = (),
 ) -> Plan:
     """Size a fleet of ``devices`` edge devices at ``fps`` inferences per second each, served
@@ -200,7 +201,7 @@ def plan(
     options: dict[str, Any] = dict(tasks=tasks, device=device, server=server, link=link,
                    memory_model=memory_model, payload_dtype=payload_dtype,
                    payload_compression=payload_compression, input_dtype=input_dtype,
-                   hidden=hidden, profiles=profiles)
+                   hidden=hidden, profiles=profiles, runtime=runtime)
     request = given_request(backbone, **options) or pricing_request(backbone, **options)
     return plan_request(request, devices=devices, fps=rate, ingress_bps=ingress,
                         concurrency=concurrency, cuts=cuts)

@@ -211,11 +211,12 @@ def sweep(
     server: str | Device = D.SERVER,
     link: str | float | Link = D.LINK,
     memory_model: str = D.MEMORY_MODEL,
-    payload_dtype: str = D.PAYLOAD_DTYPE,
+    payload_dtype: str | None = D.PAYLOAD_DTYPE,
     payload_compression: float | str | None = None,
-    input_dtype: str = D.INPUT_DTYPE,
+    input_dtype: str | None = D.INPUT_DTYPE,
     hidden: int = D.HIDDEN,
     profiles: Sequence[str | os.PathLike[str]] = (),
+    runtime: str = D.RUNTIME,
     depth: int | None = None,
     every_op: bool = False,
     objective: str = D.OBJECTIVE,
@@ -227,7 +228,7 @@ def sweep(
     options: dict[str, Any] = dict(tasks=tasks, device=device, server=server, link=link,
                    memory_model=memory_model, payload_dtype=payload_dtype,
                    payload_compression=payload_compression, input_dtype=input_dtype,
-                   hidden=hidden, profiles=profiles)
+                   hidden=hidden, profiles=profiles, runtime=runtime)
     goal = Objective(choice("objective", objective, values(Objective)))
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int)
                               or depth < 1):

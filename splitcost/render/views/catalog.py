@@ -32,6 +32,7 @@ def devices_grid(c: DeviceCatalog, options: RenderOptions | None = None) -> Grid
             format_bytes(d.runtime_overhead),
             " / ".join(f"{k} {format_count(v)}FLOP/s" for k, v in d.peak_flops.items()),
             f"{format_bytes(d.memory_bandwidth)}/s",
+            ", ".join(r.value for r in d.runtimes_available()),
             d.summary,
         )
         for d in c.devices
@@ -39,10 +40,11 @@ def devices_grid(c: DeviceCatalog, options: RenderOptions | None = None) -> Grid
     return Grid(
         title="Devices",
         columns=("Name", "Role", "Memory", "Usable", "Runtime/process", "Peak", "Bandwidth",
-                 "Summary"),
+                 "Runtimes", "Summary"),
         rows=rows,
         notes=("Every figure's source is in the profile file ([sources]); "
-               "'splitcost devices --format json' lists them.",),
+               "'splitcost devices --format json' lists them. Runtimes: the --runtime values "
+               "the profile has a section for.",),
         right=(2, 3, 4),
     )
 

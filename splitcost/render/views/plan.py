@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from splitcost.render.cells import pct
-from splitcost.render.grid import Grid, link_line
+from splitcost.render.grid import Grid, compute_lines, link_line
 from splitcost.render.registry import RenderOptions
 from splitcost.render.sources import citation_lines
 from splitcost.render.verdicts import plan_verdict
@@ -48,6 +48,7 @@ def plan_grid(pl: Plan, options: RenderOptions | None = None) -> Grid:
         f"Servers: {r.server.name}, ingress {format_rate(pl.ingress_bps)} per server, "
         f"{pl.concurrency} batch(es) in flight; backbone {r.backbone.backbone.requested}, "
         f"{len(r.tasks)} tasks, Z_b sent as {r.payload.label}, RoC input as {r.input.label}",
+        *compute_lines(r.request),
     )
     notes = (
         "Edge/uplink: one device's utilisation (F x time per inference, F x payload bits / "

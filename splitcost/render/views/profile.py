@@ -12,8 +12,10 @@ from splitcost.units import format_bytes, format_count, format_shape
 
 if TYPE_CHECKING:
     from splitcost.network.profile import Profile
+    from splitcost.pricing.latency import Latency
 
 KIND = "splitcost.network.profile:Profile"
+LATENCY_KIND = "splitcost.pricing.latency:Latency"
 
 COLUMNS = ("path", "type", "depth", "output_shape", "params", "macs", "flops", "payload_bytes")
 
@@ -34,13 +36,33 @@ def _training_line(p: Profile) -> tuple[str, ...]:
     )
 
 
-def profile_grid(p: Profile, options: RenderOptions | None = None) -> Grid:
+def _latency_line(r: Latency) -> str:
+    from splitcost.units import format_seconds
+
+    d = r.device
+    band = "" if r.latency_error is None else (
+        f" (likely {format_seconds(r.total_s * (1 - r.latency_error))} to "
+        f"{format_seconds(r.total_s * (1 + r.latency_error))}, the profile's validated "
+        f"±{100 * r.latency_error:.0f}%)")
+    how = ("host issues kernels while the device computes" if r.overlap else
+           "launch and compute add up")
+    native = "" if r.native else (
+        f"; {d.name} has no {r.precision} arithmetic: priced at its FP32 rate")
+    unit = "operators" if r.runtime == "eager" else "fused kernels"
+    return (f"Latency on {d.name} ({r.runtime}, {r.precision}, batch {r.profile.batch}): "
+            f"{format_seconds(r.total_s)}{band}; {r.kernels} {unit}, {how}{native}")
+
+
+def profile_grid(p: Profile, options: RenderOptions | None = None,
+                 latency: Latency | None = None) -> Grid:
+    from splitcost.units import format_seconds
+
     depth = (options or RenderOptions()).depth
     rows = []
-    for m in p.modules:
+    for i, m in enumerate(p.modules):
         if m.depth > depth:
             continue
-        rows.append((
+        row: tuple[str, ...] = (
             "  " * (m.depth - 1) + m.path,
             m.type,
             format_shape(m.output_shape) if m.output_shape is not None else "-",
@@ -48,14 +70,19 @@ def profile_grid(p: Profile, options: RenderOptions | None = None) -> Grid:
             format_count(m.macs) if m.macs else "-",
             format_bytes(m.peak_live_bytes),
             format_bytes(m.payload_bytes),
-        ))
+        )
+        if latency is not None:
+            row += (format_seconds(latency.module_s[i]),)
+        rows.append(row)
     t = p.memory.torchinfo
     inf = p.memory.inference
-    context = (
+    context: tuple[str, ...] = (
         f"Backbone: {p.backbone.requested} = {p.backbone.rule}; built on {p.built}",
         f"Input: {format_shape(p.input_shape)} {p.input.dtype} ({format_bytes(p.input_bytes)}), "
         f"batch {p.batch}, precision {p.dtype}",
     )
+    if latency is not None:
+        context += (_latency_line(latency),)
     notes: tuple[str, ...] = (
         f"Totals: {p.params:,} params ({format_bytes(p.param_bytes)}), buffers "
         f"{format_bytes(p.buffer_bytes)}; {p.macs:,} MACs = {p.flops:,} FLOPs (2 x MACs), "
@@ -78,14 +105,19 @@ def profile_grid(p: Profile, options: RenderOptions | None = None) -> Grid:
     if p.unsupported_ops:
         notes += (f"Operators without a FLOP formula (counted as memory traffic only): "
                   f"{', '.join(p.unsupported_ops)}",)
+    columns: tuple[str, ...] = ("Module", "Type", "Output shape", "Params", "MACs", "Peak live",
+                                "Payload if cut after")
+    if latency is not None:
+        columns += ("Time",)
+        notes += ("Time: the module's share of the predicted latency (its kernels' launch and "
+                  "compute); the top-level rows add up to the total.",)
     return Grid(
         title=f"splitcost profile: {p.backbone.requested}",
-        columns=("Module", "Type", "Output shape", "Params", "MACs", "Peak live",
-                 "Payload if cut after"),
+        columns=columns,
         rows=tuple(rows),
         context=context,
         notes=notes,
-        right=(3, 4, 5, 6),
+        right=(3, 4, 5, 6, 7) if latency is not None else (3, 4, 5, 6),
     )
 
 
@@ -99,4 +131,20 @@ def summary(p: Profile) -> str:
             f"{format_shape(p.zb_shape)} = {format_bytes(p.zb_bytes)}")
 
 
+def latency_grid(r: Latency, options: RenderOptions | None = None) -> Grid:
+    return profile_grid(r.profile, options, r)
+
+
+def _latency_rows(r: Latency) -> list[dict[str, Any]]:
+    return list(r.to_dict()["modules"])
+
+
+def latency_summary(r: Latency) -> str:
+    from splitcost.units import format_seconds
+
+    return f"{summary(r.profile)}; {format_seconds(r.total_s)} on {r.device.name} ({r.runtime})"
+
+
 register(KIND, "profile", profile_grid, (COLUMNS, _rows), summary)
+register(LATENCY_KIND, "profile", latency_grid, ((*COLUMNS, "time_s"), _latency_rows),
+         latency_summary)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from splitcost.kinds import ConstraintKind, MemoryModel, ScenarioKind
 from splitcost.render.cells import band_cell, band_notes, fits_cell, memory_cell
 from splitcost.render.explain import MEMORY_MODEL_SENTENCES, energy_basis
-from splitcost.render.grid import Grid, device_line, link_line
+from splitcost.render.grid import Grid, compute_lines, device_line, link_line
 from splitcost.render.registry import RenderOptions
 from splitcost.render.sources import citation_lines, overhead_citations, overhead_line
 from splitcost.render.verdicts import report_verdict
@@ -97,6 +97,7 @@ def report_grid(r: Report, options: RenderOptions | None = None) -> Grid:
         f"Link: {link_line(r.link)}; Z_b sent as {r.payload.label}, RoC input as "
         f"{r.input.label}",
         f"Memory model: {MEMORY_MODEL_SENTENCES[r.memory_model]}",
+        *compute_lines(r.request),
     )
     notes = (
         *best_cut_line(r),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from splitcost.kinds import ConstraintKind, Objective
 from splitcost.render.cells import band_cell, band_notes, block_label, memory_cell, tensors_cell
 from splitcost.render.explain import MEMORY_MODEL_SENTENCES
-from splitcost.render.grid import Grid, device_line, link_line
+from splitcost.render.grid import Grid, compute_lines, device_line, link_line
 from splitcost.render.registry import RenderOptions
 from splitcost.render.sources import citation_lines
 from splitcost.render.verdicts import sweep_verdict, violation
@@ -78,6 +78,7 @@ def sweep_grid(sw: Sweep, options: RenderOptions | None = None) -> Grid:
         device_line("Server", sw.server),
         f"Link: {link_line(sw.link)}",
         f"Memory model: {MEMORY_MODEL_SENTENCES[sw.request.memory_model]}",
+        *compute_lines(sw.request),
     )
     local = sw.local
     local_band = f", likely {band_cell(local)}" if local.band else ""
@@ -94,6 +95,7 @@ def sweep_grid(sw: Sweep, options: RenderOptions | None = None) -> Grid:
           if root else ()),
         *band_notes([r.scenario for r in sw.results]),
         *(citation_lines((sw.device, sw.server), (sw.link,)) if options.sources else ()),
+        *_penalty_note(sw),
     )
     objective = OBJECTIVE_COLUMN[sw.objective]
     meets = (13,) if check else ()
@@ -131,3 +133,15 @@ def summary(sw: Sweep) -> str:
 
 
 register(KIND, "sweep", sweep_grid, (COLUMNS, _rows), summary)
+
+
+def _penalty_note(sw: Sweep) -> tuple[str, ...]:
+    split = [(r.cut.name, r.scenario.fusion_penalty_s) for r in sw.results
+             if r.scenario.fusion_penalty_s > 0]
+    if not split:
+        return ()
+    shown = ", ".join(f"{name} +{format_seconds(s)}" for name, s in split[:8])
+    more = f" and {len(split) - 8} more" if len(split) > 8 else ""
+    return (f"Fusion penalty of the cuts that split a fused kernel (one more launch; the tensor "
+            f"between the parts written and read; on {sw.device.name}, included in the times): "
+            f"{shown}{more}",)
