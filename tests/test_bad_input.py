@@ -166,6 +166,8 @@ _rows(EXPLORE, "--hidden", {"0": ("--hidden", "at least 1")})
 _rows(EXPLORE, "--profiles", {"/no/such/dir": ("does not exist",)})
 _rows(EXPLORE, "--slo", {"fast": ("--slo", "100ms"), "0ms": ("--slo", "more than zero")})
 _rows(EXPLORE, "--format", {"xml": ("--format", "expected one of")})
+_rows(EXPLORE, "--runtime", {"fused": ("--runtime", "eager, tensorrt, onnxruntime"),
+                             "onnxruntime": ("--runtime", "has no onnxruntime section")})
 _rows(EXPLORE, "--plot", {"x.jpg": ("--plot:", ".pdf")})
 
 # export: every option but --out; measure: every option, failing before any network is built;

@@ -105,12 +105,14 @@ def test_latency_figure_draws_each_scenario_exactly(report: Report) -> None:
 
 
 def test_latency_figure_band(report: Report) -> None:
-    """The shaded likely range at the link's rate is the report's range, and elsewhere the
-    Nano's +/-25% of its compute around the line."""
+    """The shaded likely range at the link's rate is the report's range, and elsewhere each
+    device's validated error of its compute around the line (the Nano's and the 3090's)."""
     ax = latency_figure(report, bandwidths=[1e6, report.link.bandwidth_bps, 1e10]).axes[0]
     bands = {c.get_gid()[5:]: c for c in ax.collections if (c.get_gid() or "").startswith(
         "band:")}
-    assert "MTL-Split" in bands and "RoC" not in bands  # the 3090 carries no error band
+    edge_err, server_err = report.device.latency_error, report.server.latency_error
+    assert edge_err and server_err  # both profiles carry a validated band
+    assert "MTL-Split" in bands and "RoC" in bands
     for name, band in bands.items():
         s = report.scenario(name)
         vertices = band.get_paths()[0].vertices
@@ -121,10 +123,12 @@ def test_latency_figure_band(report: Report) -> None:
         assert highs == pytest.approx(s.band.high_s, rel=1e-9)
         far = [v for v in vertices if math.isclose(v[0], 1e6)]
         line = by_hand(s, report.link, 1e6)
-        assert min(v[1] for v in far) == pytest.approx(line - 0.25 * s.edge_s, rel=1e-9)
-        assert max(v[1] for v in far) == pytest.approx(line + 0.25 * s.edge_s, rel=1e-9)
-    assert any(t == "likely range (jetson-nano-4gb compute +/-25%)"
-               for t in legend_labels(ax.figure))
+        spread = edge_err * s.edge_s + server_err * s.server_s
+        assert min(v[1] for v in far) == pytest.approx(line - spread, rel=1e-9)
+        assert max(v[1] for v in far) == pytest.approx(line + spread, rel=1e-9)
+    label = (f"likely range (jetson-nano-4gb compute +/-{100 * edge_err:.0f}%; rtx-3090 compute "
+             f"+/-{100 * server_err:.0f}%)")
+    assert label in legend_labels(ax.figure)
 
 
 def test_latency_figure_marks_the_crossovers(report: Report) -> None:
@@ -201,7 +205,9 @@ def test_sweep_figure_series(swept: Sweep) -> None:
     banded = [r for r in swept.results if r.scenario.band]
     for seg, r in zip(segments, banded, strict=True):
         s = r.scenario
-        compute = s.edge_s * 0.25  # the Nano's validated error; the 3090 has none
+        # each device's validated error of its own compute
+        compute = (s.edge_s * swept.device.latency_error
+                   + s.server_s * swept.server.latency_error)
         assert seg[0][1] == pytest.approx(s.total_s - compute, rel=1e-9)
         assert seg[1][1] == pytest.approx(s.total_s + compute, rel=1e-9)
     edge = lines_by_gid(memory_ax, "edge memory")[""]

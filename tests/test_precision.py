@@ -46,7 +46,8 @@ def test_fp16_is_not_faster_on_a_device_without_fp16_arithmetic() -> None:
     assert not pi.native("fp16")
     fp32 = splitcost.latency(splitcost.profile("resnet18", dtype="float32"), pi)
     fp16 = splitcost.latency(splitcost.profile("resnet18", dtype="float16"), pi)
-    assert fp16.total_s == pytest.approx(fp32.total_s, rel=1e-9)
+    # Its FP32 cost (batch norm keeps FP32 statistics even at FP16, a few bytes more)
+    assert fp32.total_s <= fp16.total_s == pytest.approx(fp32.total_s, rel=0.01)
     assert not fp16.native and fp32.native
     r = splitcost.compare(splitcost.profile("resnet18", dtype="float16"), tasks=1,
                           device="raspberry-pi-4-4gb", what_if=False)
@@ -60,4 +61,6 @@ def test_bf16_on_a_jetson_nano_runs_at_its_fp32_rate_not_fp16() -> None:
     assert nano.peak("bf16") == nano.peak("fp32") < nano.peak("fp16")
     fp32 = splitcost.latency(splitcost.profile("resnet18", dtype="float32"), nano)
     bf16 = splitcost.latency(splitcost.profile("resnet18", dtype="bfloat16"), nano)
-    assert bf16.total_s == pytest.approx(fp32.total_s, rel=1e-9)
+    fp16 = splitcost.latency(splitcost.profile("resnet18", dtype="float16"), nano)
+    assert bf16.total_s == pytest.approx(fp32.total_s, rel=0.01)
+    assert fp16.total_s < 0.8 * bf16.total_s

@@ -19,26 +19,27 @@ RESULT = "splitcost.studies.explore:Explore"
 @command(app, result=RESULT, shared=(
     "backbones", "input_shape", "batch", "precision", "task_sets", "device_list", "link_list",
     "server", "memory_model", "payload_dtype", "payload_compression", "input_dtype", "hidden",
-    "profiles", "slo", "sources", "plot_file"))
+    "profiles", "slo", "sources", "plot_file", "runtime"))
 def explore(
     backbones: str = D.BACKBONE,
     input_shape: str = D.INPUT_SHAPE,
     batch: int = D.BATCH,
-    precision: str = D.PRECISION,
+    precision: str | None = D.PRECISION,
     task_sets: list[str] | None = None,
     device_list: str = D.DEVICE,
     link_list: str = D.LINK,
     server: str = D.SERVER,
     memory_model: str = D.MEMORY_MODEL,
-    payload_dtype: str = D.PAYLOAD_DTYPE,
+    payload_dtype: str | None = D.PAYLOAD_DTYPE,
     payload_compression: str | None = None,
-    input_dtype: str = D.INPUT_DTYPE,
+    input_dtype: str | None = D.INPUT_DTYPE,
     hidden: int = D.HIDDEN,
     profiles: list[str] | None = None,
     slo: str | None = None,
     sources: bool = False,
     plot_file: Path | None = None,
     fmt: Format = Format.TABLE,
+    runtime: str = D.RUNTIME,
 ) -> None:
     """Which backbone, device and link? Every combination priced and ranked, with ImageNet
     accuracy and the Pareto front."""
@@ -56,7 +57,7 @@ def explore(
                          batch=batch, dtype=dtype, server=server, memory_model=memory_model,
                          payload_dtype=payload_dtype, payload_compression=payload_compression,
                          input_dtype=input_dtype, hidden=hidden, profiles=profiles or (),
-                         progress=tick)
+                         progress=tick, runtime=runtime)
         except InputError as e:
             # The API's list parameters are the command line's --device and --link (the
             # shared --devices is the fleet size).

@@ -203,8 +203,10 @@ def _band_basis(report: Report) -> str:
     """``jetson-nano-4gb compute +/-25%``: what the shaded ranges are made of."""
     from splitcost.render.explain import band_basis
 
-    bases = sorted({band_basis(s.band) for s in report.scenarios if s.band and s.feasible})
-    return "; ".join(bases)
+    # Each device's error once, however many scenarios it is part of.
+    parts = dict.fromkeys(part for s in report.scenarios if s.band and s.feasible
+                          for part in band_basis(s.band).split("; "))
+    return "; ".join(parts)
 
 
 def _place_crossovers(ax: Any, marks: Sequence[tuple[float, float, str, bool]],

@@ -30,7 +30,13 @@ from splitcost.network.tasks import Task, parse_tasks
 from splitcost.pricing.request import PricingRequest
 from splitcost.pricing.scenarios import Scenario
 from splitcost.studies.compare import compare_request
-from splitcost.studies.inputs import device_of, link_of, positive_number, pricing_inputs
+from splitcost.studies.inputs import (
+    device_of,
+    link_of,
+    positive_number,
+    pricing_inputs,
+    runtime_of,
+)
 from splitcost.studies.sweep import Violation, pareto_front
 from splitcost.units import InputSpec
 
@@ -337,15 +343,16 @@ def explore(
     slo_s: float | None = None,
     input_shape: Sequence[int] | str | InputSpec = D.INPUT_SHAPE,
     batch: int = D.BATCH,
-    dtype: str = D.PRECISION,
+    dtype: str | None = D.PRECISION,
     server: str | Device = D.SERVER,
     memory_model: str = D.MEMORY_MODEL,
-    payload_dtype: str = D.PAYLOAD_DTYPE,
+    payload_dtype: str | None = D.PAYLOAD_DTYPE,
     payload_compression: float | str | None = None,
-    input_dtype: str = D.INPUT_DTYPE,
+    input_dtype: str | None = D.INPUT_DTYPE,
     hidden: int = D.HIDDEN,
     profiles: Sequence[str | os.PathLike[str]] = (),
     progress: Progress | None = None,
+    runtime: str = D.RUNTIME,
 ) -> Explore:
     """Price every ``backbones`` x ``devices`` x ``links`` x ``task_sets`` configuration.
 
@@ -360,8 +367,10 @@ def explore(
     sets = _task_sets(task_sets)
     inputs = pricing_inputs([t.classes for t in sets[0]], server=server, memory_model=memory_model,
                             payload_dtype=payload_dtype, payload_compression=payload_compression,
-                            input_dtype=input_dtype, hidden=hidden, profiles=dirs)
+                            input_dtype=input_dtype, hidden=hidden, profiles=dirs,
+                            runtime=runtime)
     edge_devices = _devices(devices, dirs)
+    runtime_of(runtime, edge_devices)
     link_list = _links(links, dirs)
     items = _items(backbones, "backbones")
     given = [b for b in items if isinstance(b, Profile)]
@@ -387,14 +396,15 @@ def explore(
                     if progress:
                         progress("pricing", done, total)
     ranked = tuple(sorted(configs, key=_rank))
+    first = replace(inputs, tasks=sets[0]).request(profiled[0])
     return Explore(ranked, slo, inputs.server.name, inputs.memory_model.value,
-                   inputs.payload.label, inputs.input.label, inputs.hidden,
+                   first.payload.label, first.input.label, inputs.hidden,
                    profiled[0].input_shape, profiled[0].dtype, _pareto(ranked),
                    tuple(skipped), (inputs.server, *edge_devices, *link_list))
 
 
 def _profiles(names: Sequence[str], given: Sequence[Profile], skippable: dict[str, bool],
-              input_shape: Sequence[int] | str | InputSpec, batch: int, dtype: str,
+              input_shape: Sequence[int] | str | InputSpec, batch: int, dtype: str | None,
               progress: Progress | None) -> tuple[list[Profile], list[Skipped]]:
     """Each backbone profiled once; one a pattern matched that cannot be profiled is skipped,
     one named outright is an error."""
