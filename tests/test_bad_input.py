@@ -82,7 +82,20 @@ _rows(PRICED, "--device", {
 })
 _rows(PRICED, "--server", {
     "rtx3090": ("--server", "unknown device", "rtx-3090"),
+    "rtx-3090:1,9": ("--server", "task 9 does not exist", "1 to 3"),
+    "rtx-3090:2": ("--server", "one server runs every task"),
+    "rtx-3090:1,1,2,3": ("--server", "names a task twice"),
+    "nothere:1,2,3": ("--server", "unknown device"),
 })
+_rows((*PRICED, "plot"), "--branch", {
+    "layer99": ("--branch", "unknown cut"),
+    " ": ("--branch", "expected a cut name"),
+    "op99999": ("--branch", "unknown cut"),
+})
+_rows((*PRICED, "plot"), "--fan-out", {"multicast": ("--fan-out", "unicast, relay"),
+                                        "": ("--fan-out", "unicast, relay")})
+_rows((*PRICED, "plot"), "--relay-link", {"wify": ("--relay-link", "unknown link"),
+                                           "0gbps": ("--relay-link", "more than zero")})
 _rows(PRICED, "--memory-model", {
     "peak": ("--memory-model", "inference, torchinfo"),
     "": ("--memory-model", "inference, torchinfo"),
@@ -124,6 +137,15 @@ _rows(("plan",), "--fps", {"0": ("--fps", "positive"), "-2": ("--fps",), "nan": 
                            "inf": ("--fps",), "fast": ("--fps",)})
 _rows(("plan",), "--ingress", {"10": ("--ingress", "with a unit"), "-1gbps": ("--ingress",)})
 _rows(("plan",), "--concurrency", {"0": ("--concurrency", "at least 1")})
+_rows(("plan", "plot"), "--max-batch", {"0": ("--max-batch", "at least 1"),
+                                        "many": ("--max-batch", "integer"),
+                                        "5000": ("--max-batch", "at most 4,096")})
+_rows(("plan", "plot"), "--max-queue-delay", {"2": ("--max-queue-delay", "with a unit"),
+                                              "-1ms": ("--max-queue-delay",),
+                                              "20s": ("--max-queue-delay", "from 0 to 10 s"),
+                                              "soon": ("--max-queue-delay",)})
+_rows(("plan",), "--slo", {"fast": ("--slo", "100ms"), "0ms": ("--slo", "more than zero"),
+                           "100": ("--slo", "with a unit"), "-5ms": ("--slo",)})
 _rows(PRICED, "--plot", {"x.jpg": ("--plot:", ".png, .svg or .pdf"),
                          "/no/such/dir/x.png": ("--plot", "does not exist")})
 _rows((*TRACED, "devices", "links", "paper"), "--format", {
@@ -221,7 +243,8 @@ BASE = {"export": ["--out", "{tmp}/split"], "plot": ["{kind}", "--out", "{tmp}/p
         "calibrate": ["--out", "{tmp}/host.toml"]}
 PLOT_KIND = {"--cut": "latency", "--depth": "sweep", "--cuts": "sweep", "--objective": "sweep",
              "--devices": "fleet", "--fps": "fleet", "--ingress": "fleet",
-             "--concurrency": "fleet", "--slo": "sweep", "--max-payload": "sweep"}
+             "--concurrency": "fleet", "--slo": "sweep", "--max-payload": "sweep",
+             "--max-batch": "fleet", "--max-queue-delay": "fleet"}
 
 
 def _run(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str, str]:
@@ -255,8 +278,9 @@ def test_cli_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, comma
         assert word in err, err
 
 
-# Flags take no value; --frozen takes any module prefix (one that matches nothing freezes nothing).
-UNCHECKED = ("--help", "--whole", "--frozen-backbone", "--frozen", "--sources")
+# Flags take no value (--branches: its clash with --branch is tested below); --frozen takes any
+# module prefix (one that matches nothing freezes nothing).
+UNCHECKED = ("--help", "--whole", "--frozen-backbone", "--frozen", "--sources", "--branches")
 
 
 def test_every_option_has_a_row() -> None:
@@ -274,6 +298,21 @@ def test_every_option_has_a_row() -> None:
                         if opt.startswith("--") and opt not in UNCHECKED
                         and (name, opt) not in covered]
     assert not missing, missing
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["sweep", "--branches", "--branch", "3"], ("--branch", "--branches sweeps every branch")),
+    (["report", "--server", "rtx-3090:1,2", "--server", "t4:2,3"],
+     ("--server", "task 2 is placed on two servers")),
+    (["plan", "--server", "rtx-3090:1", "--server", "t4:3"], ("--server", "task 2 is on no")),
+    (["report", "--server", "rtx-3090:1,2,3", "--server", "t4"], ("--server", "t4 names none")),
+])
+def test_bad_combinations(capsys: pytest.CaptureFixture[str], args: list[str],
+                          words: tuple[str, ...]) -> None:
+    code, out, err = _run(capsys, args)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    for word in words:
+        assert word in err, err
 
 
 # --- profile files --------------------------------------------------------------------------

@@ -91,6 +91,17 @@ def test_every_listed_format_parses(capsys: pytest.CaptureFixture[str], tmp_path
         _check_parses(fmt, out)
 
 
+def test_the_branch_sweep_in_every_format(capsys: pytest.CaptureFixture[str]) -> None:
+    for fmt in listed_formats("sweep"):
+        code, out, err = _run(capsys, ["sweep", *ARGS["sweep"], "--branches", "--format", fmt])
+        assert code == 0, err
+        _check_parses(fmt, out)
+        if fmt == "json":
+            d = json.loads(out)
+            assert d["kind"] == "branch-sweep" and d["best"] is not None
+            assert {"branch", "cut", "tail_params", "total_s"} <= set(d["layouts"][0])
+
+
 @pytest.mark.parametrize("command", ["report", "devices", "paper", "export", "calibrate"])
 def test_an_unlisted_format_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                         command: str) -> None:

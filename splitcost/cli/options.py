@@ -61,7 +61,18 @@ OPTIONS: dict[str, Opt] = {o.name: o for o in (
          help="A link profile (see 'splitcost links') or a bare rate: 1gbps, 100 Mbit/s, "
          "12.5MB/s (an ideal link)."),
     _opt("device", str, D.DEVICE, "--device", "-d", help="Edge device profile name or TOML file."),
-    _opt("server", str, D.SERVER, "--server", "-s", help="Server profile name or TOML file."),
+    _opt("server", list[str] | None, None, "--server", "-s",
+         help=f"Server profile name or TOML file (default {D.SERVER}); repeat as NAME:TASKS to "
+         "put the heads on several servers: --server rtx-3090:1,2 --server t4:3."),
+    _opt("branch", str, D.BRANCH, "--branch",
+         help="Branch point: the cut after which each task runs its own copy of the backbone "
+         "(a module path from 'splitcost sweep'; input = N single-task networks; output = the "
+         "paper's, one shared backbone)."),
+    _opt("fan_out", str, D.FAN_OUT, "--fan-out",
+         help="Heads on several servers: unicast (the edge sends each server a copy) or relay "
+         "(one copy to the first server, which forwards it over --relay-link)."),
+    _opt("relay_link", str, D.RELAY_LINK, "--relay-link",
+         help="The link between servers for --fan-out relay (a link profile or a rate)."),
     _opt("memory_model", str, D.MEMORY_MODEL, "--memory-model", "-m",
          help="inference (peak live activations) or torchinfo (torchinfo 1.8.0, as the paper)."),
     _opt("payload_dtype", str, D.PAYLOAD_DTYPE, "--payload-dtype",
@@ -81,6 +92,14 @@ OPTIONS: dict[str, Opt] = {o.name: o for o in (
          help="Network capacity of one server, e.g. 10gbps."),
     _opt("concurrency", int, D.CONCURRENCY, "--concurrency",
          help="Batches one server holds in flight."),
+    _opt("max_batch", int, D.MAX_BATCH, "--max-batch",
+         help="The server's dynamic batcher: the largest batch of requests it serves at once "
+         "(1: each request alone)."),
+    _opt("max_queue_delay", str, D.MAX_QUEUE_DELAY, "--max-queue-delay",
+         help="How long a request that finds the server idle waits for company before its "
+         "batch starts, e.g. 2ms (Triton's max_queue_delay; 0: never waits)."),
+    _opt("branches", bool, False, "--branches",
+         help="Sweep every branch point with every cut: the joint front (replaces --branch)."),
     _opt("depth", int | None, None, "--depth",
          help="Cut after the modules at this depth (default: the top-level blocks, a block "
          "holding over half the operators split into its children)."),
@@ -129,13 +148,16 @@ class PricingArgs:
     tasks: str
     link: str
     device: str
-    server: str
+    server: list[str] | None
     memory_model: str
     payload_dtype: str
     payload_compression: str | None
     input_dtype: str
     hidden: int
     profiles: list[Path] | None
+    branch: str
+    fan_out: str
+    relay_link: str
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,8 @@ class FleetArgs:
     fps: str
     ingress: str
     concurrency: int
+    max_batch: int
+    max_queue_delay: str
 
 
 @dataclass(frozen=True)

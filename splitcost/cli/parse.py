@@ -49,18 +49,47 @@ def traced(m: ModelArgs, *, whole: bool = False, **training: Any) -> Profile:
 
 
 def pricing(p: PricingArgs, *, images: int = 1, processes: str = "one") -> PricingInputs:
+    from splitcost import defaults as D
     from splitcost.studies.inputs import pricing_inputs
 
     return pricing_inputs(
-        p.tasks, device=p.device, server=p.server, link=p.link, memory_model=p.memory_model,
-        payload_dtype=p.payload_dtype, payload_compression=p.payload_compression,
-        input_dtype=p.input_dtype, images=images, hidden=p.hidden, processes=processes,
-        profiles=tuple(p.profiles or ()))
+        p.tasks, device=p.device, server=p.server or D.SERVER, link=p.link,
+        memory_model=p.memory_model, payload_dtype=p.payload_dtype,
+        payload_compression=p.payload_compression, input_dtype=p.input_dtype, images=images,
+        hidden=p.hidden, processes=processes, profiles=tuple(p.profiles or ()),
+        branch=p.branch, fan_out=p.fan_out, relay_link=p.relay_link)
 
 
-def fleet(f: FleetArgs) -> dict[str, Any]:
+def one_server(servers: list[str] | None) -> str:
+    """The one server of a command that prices every configuration on the same server."""
+    from splitcost import defaults as D
+
+    if not servers:
+        return D.SERVER
+    if len(servers) > 1:
+        raise InputError("explore prices every configuration on one server; give --server "
+                         "once (heads on several servers: report, sweep or plan)",
+                         parameter="server")
+    return servers[0]
+
+
+def no_branch_with_branches(p: PricingArgs, plot: Path | None = None) -> None:
+    """``--branches`` sweeps every branch point: a ``--branch`` beside it is a contradiction,
+    and the joint sweep has no figure (its front is the table)."""
+    from splitcost import defaults as D
+
+    if p.branch != D.BRANCH:
+        raise InputError("--branches sweeps every branch point; leave out --branch "
+                         f"{p.branch!r}", parameter="branch")
+    if plot is not None:
+        raise InputError("the joint sweep of --branches has no figure; drop --plot (its "
+                         "front is the table, every layout is in --format json)",
+                         parameter="plot_file")
+
+
+def fleet(f: FleetArgs, slo: str | None = None) -> dict[str, Any]:
     """Keyword arguments of :func:`splitcost.studies.plan.plan_request`."""
-    from splitcost.studies.inputs import positive_int, positive_number
+    from splitcost.studies.inputs import batcher_of, positive_int, positive_number, slo_of
     from splitcost.units import parse_rate
 
     try:
@@ -75,8 +104,10 @@ def fleet(f: FleetArgs) -> dict[str, Any]:
         ingress = parse_rate(f.ingress)
     except InputError as e:
         raise e.about("ingress") from None
+    max_batch, delay = batcher_of(f.max_batch, f.max_queue_delay)
     return {"devices": f.devices, "fps": rate, "ingress_bps": ingress,
-            "concurrency": f.concurrency}
+            "concurrency": f.concurrency, "max_batch": max_batch, "max_queue_delay_s": delay,
+            "slo_s": slo_of(slo)}
 
 
 def duration(parameter: str, text: str | None) -> float | None:

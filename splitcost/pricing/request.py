@@ -21,6 +21,8 @@ from splitcost.kinds import MemoryModel, Processes
 from splitcost.network.cuts import Cut, CutAnalysis, find_cut
 from splitcost.network.profile import Profile
 from splitcost.network.tasks import Task
+from splitcost.pricing.branch import Lifetimes
+from splitcost.pricing.placement import Placement
 
 
 def op_work(p: Profile, start: int = 0, end: int | None = None) -> list[OpWork]:
@@ -77,6 +79,22 @@ class PricingRequest:
     images: int = 1
     processes: Processes = Processes.ONE  # LoC: N networks in one process, or one per task
     hidden: int = HIDDEN
+    branch: Cut | None = None  # where the shared trunk ends; None: at the backbone's end
+    placement: Placement | None = None  # heads on several servers; None: all on ``server``
+
+    @property
+    def branch_op(self) -> int:
+        """The shared trunk's last operator: -1 shares nothing, the last one everything."""
+        return len(self.backbone.trace.ops) - 1 if self.branch is None else self.branch.op
+
+    @property
+    def branch_name(self) -> str:
+        return "output" if self.branch is None else self.branch.name
+
+    @cached_property
+    def lifetimes(self) -> Lifetimes:
+        """The backbone's activation lifetimes, as arrays, for the branch-point memory."""
+        return Lifetimes(self.backbone.trace)
 
     @property
     def precision(self) -> str:
@@ -121,4 +139,6 @@ class PricingRequest:
             "input_encoding": self.input.label,
             "images": self.images,
             "processes": self.processes,
+            "branch": self.branch_name,
+            "placement": None if self.placement is None else self.placement.to_dict(),
         }

@@ -4,7 +4,7 @@ Each function takes a result (a :class:`~splitcost.studies.compare.Report`, a
 :class:`~splitcost.studies.sweep.Sweep` or a :class:`~splitcost.studies.plan.Plan`) and returns a
 ``matplotlib.figure.Figure`` built directly, never through ``pyplot``: nothing global is touched
 and nothing is shown; :func:`figure` picks a result's figure. :func:`save` writes PNG, SVG or
-PDF. The sweep, fleet and explore figures live in their own modules, re-exported here.
+PDF. The sweep, fleet, tail and explore figures live in their own modules, re-exported here.
 matplotlib is imported inside the functions, so importing this module costs nothing and
 splitcost runs without it.
 
@@ -35,6 +35,7 @@ from splitcost.render._figure import (
 from splitcost.render.plot_explore import explore_figure
 from splitcost.render.plot_fleet import fleet_figure
 from splitcost.render.plot_sweep import sweep_figure
+from splitcost.render.plot_tail import tail_figure
 from splitcost.units import format_rate, format_seconds
 
 if TYPE_CHECKING:
@@ -337,4 +338,4 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> None:
 
 __all__ = ["MISSING", "check_path", "envelope_changes", "explore_figure", "figure", "figure_of",
            "fleet_figure", "latency_figure", "require_matplotlib", "save", "save_figure",
-           "sweep_figure"]
+           "sweep_figure", "tail_figure"]

@@ -46,6 +46,7 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {}
 VIEW_MODULES = (
     "splitcost.render.views.report",
     "splitcost.render.views.sweep",
+    "splitcost.render.views.branches",
     "splitcost.render.views.plan",
     "splitcost.render.views.profile",
     "splitcost.render.views.catalog",

@@ -168,7 +168,7 @@ def compare(
     tasks: int | str | Sequence[int] = D.TASKS,
     *,
     device: str | Device = D.DEVICE,
-    server: str | Device = D.SERVER,
+    server: str | Device | Sequence[str | Device] = D.SERVER,
     link: str | float | Link = D.LINK,
     memory_model: str = D.MEMORY_MODEL,
     payload_dtype: str = D.PAYLOAD_DTYPE,
@@ -178,6 +178,9 @@ def compare(
     hidden: int = D.HIDDEN,
     processes: str = D.PROCESSES,
     profiles: Sequence[str | os.PathLike[str]] = (),
+    branch: str | None = None,
+    fan_out: str = D.FAN_OUT,
+    relay_link: str | float | Link = D.RELAY_LINK,
     cuts: Sequence[str] = (),
     what_if: bool = True,
 ) -> Report:
@@ -190,7 +193,8 @@ def compare(
     options: dict[str, Any] = dict(tasks=tasks, device=device, server=server, link=link,
                    memory_model=memory_model, payload_dtype=payload_dtype,
                    payload_compression=payload_compression, input_dtype=input_dtype,
-                   images=images, hidden=hidden, processes=processes, profiles=profiles)
+                   images=images, hidden=hidden, processes=processes, profiles=profiles,
+                   branch=branch, fan_out=fan_out, relay_link=relay_link)
     request = given_request(backbone, **options) or pricing_request(backbone, **options)
     return compare_request(request, cuts=cuts, what_if=what_if)
 
@@ -257,8 +261,8 @@ def judge(scenarios: Sequence[Scenario], device: Device, server: Device) -> Verd
         if s.feasible:
             continue
         c = next(c for c in s.constraints if not c.ok)
-        where = device if c.kind.on_edge else server
-        misfits.append(Misfit(s.name, c.kind, where.name, int(c.needed), int(c.available)))
+        where = c.device or (device if c.kind.on_edge else server).name
+        misfits.append(Misfit(s.name, c.kind, where, int(c.needed), int(c.available)))
     if not fits:
         return Verdict(None, None, None, None, tuple(misfits))
     best = fits[0]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from splitcost.kinds import ConstraintKind, MemoryModel, ScenarioKind
 from splitcost.render.cells import band_cell, band_notes, fits_cell, memory_cell
-from splitcost.render.explain import MEMORY_MODEL_SENTENCES, energy_basis
+from splitcost.render.explain import MEMORY_MODEL_SENTENCES, energy_basis, sharing_lines
 from splitcost.render.grid import Grid, device_line, link_line
 from splitcost.render.registry import RenderOptions
 from splitcost.render.sources import citation_lines, overhead_citations, overhead_line
@@ -94,6 +94,7 @@ def report_grid(r: Report, options: RenderOptions | None = None) -> Grid:
         f"{heads.input.shape[0]}->{r.hidden}->classes, {format_count(heads.params)} params",
         device_line("Edge", r.device),
         device_line("Server", r.server),
+        *sharing_lines(r.request),
         f"Link: {link_line(r.link)}; Z_b sent as {r.payload.label}, RoC input as "
         f"{r.input.label}",
         f"Memory model: {MEMORY_MODEL_SENTENCES[r.memory_model]}",
