@@ -169,7 +169,10 @@ _rows(EXPLORE, "--tasks", {"0": ("--tasks", "at least one task"), "3,,2": ("--ta
 _rows(EXPLORE, "--device", {"jetson": ("--device:", "unknown device", "jetson-nano-4gb"),
                             ",": ("--device:", "separated by commas")})
 _rows(EXPLORE, "--link", {"1gbsp": ("--link:", "1gbps"), "wifi5,": ("--link:", "commas")})
-_rows(EXPLORE, "--server", {"rtx": ("--server", "unknown device")})
+_rows(EXPLORE, "--server", {"rtx": ("--server", "unknown device"),
+                            "rtx-3090:2": ("--server", "one server runs every task")})
+_rows(EXPLORE, "--branch", {"layer99": ("--branch", "unknown cut"),
+                            " ": ("--branch", "expected a cut name")})
 _rows(EXPLORE, "--memory-model", {"peak": ("--memory-model",)})
 _rows(EXPLORE, "--payload-dtype", {"int4": ("--payload-dtype", "float32")})
 _rows(EXPLORE, "--payload-compression", {"0.5": ("--payload-compression", "at least 1")})
@@ -306,6 +309,7 @@ def test_every_option_has_a_row() -> None:
      ("--server", "task 2 is placed on two servers")),
     (["plan", "--server", "rtx-3090:1", "--server", "t4:3"], ("--server", "task 2 is on no")),
     (["report", "--server", "rtx-3090:1,2,3", "--server", "t4"], ("--server", "t4 names none")),
+    (["explore", "--server", "rtx-3090", "--server", "t4"], ("--server", "explore prices")),
 ])
 def test_bad_combinations(capsys: pytest.CaptureFixture[str], args: list[str],
                           words: tuple[str, ...]) -> None:

@@ -82,8 +82,8 @@ def tail_figure(plan: Plan) -> Any:
         ax.axhline(q.p99_s, color=PALETTE[i % len(PALETTE)], linewidth=1.6,
                    linestyle=(0, (6, 3)), zorder=2, gid=f"local:{r.name}",
                    label=f"{r.name}: no server, {format_seconds(q.p99_s)} at any fleet size")
-    ax.xaxis.set_majorformatter(formatter(lambda v: f"{v:,.0f}"))
-    ax.yaxis.set_majorformatter(formatter(axis_seconds))
+    ax.xaxis.set_major_formatter(formatter(lambda v: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(formatter(axis_seconds))
     ax.grid(True, which="major", color="#e4e4e4", linewidth=0.8)
     ax.tick_params(labelsize=10)
     ax.set_xlabel("edge devices sharing one server (log scale); dots: the planned fleet "
