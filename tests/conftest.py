@@ -38,6 +38,9 @@ FAST_CASES = {
     "test_halves_compose_to_the_whole": ("resnet18-layer1.0.conv1", "mobilenet-output"),
     "test_every_listed_format_parses": ("report", "devices"),
     "test_other_formats": ("markdown",),
+    "test_a_network_traces_the_same_with_and_without_rules": ("mobilenet_v3_small",
+                                                              "efficientnet_b0"),
+    "test_half_precision_traces_the_same": ("mobilenet_v3_small",),
 }
 # Bad-input rows of the commands that build a real network before they fail.
 SLOW_PREFIXES = {"test_cli_bad_input": ("export ", "measure ")}

@@ -125,8 +125,21 @@ def resolve(requested: str, whole: bool = False) -> BackboneInfo:
 # --- building on meta -----------------------------------------------------------------------
 
 
+# In-place methods that only change values (what weight initialisation calls): on a meta
+# tensor, which has no values, they change nothing, so a meta build skips them.
+_VALUE_ONLY = frozenset({
+    "normal_", "uniform_", "zero_", "fill_", "erfinv_", "mul_", "add_", "clamp_",
+    "bernoulli_", "exponential_", "random_", "log_normal_", "cauchy_", "geometric_",
+})
+
+
 class _SkipInit(TorchFunctionMode):
-    """Skip ``torch.nn.init`` during a CPU build: weights are never used, only their shapes."""
+    """Skip weight initialisation while building: weights are never used, only their shapes.
+
+    ``torch.nn.init`` functions are skipped outright, and the value-only in-place methods they
+    call are skipped on meta tensors (their result is the tensor itself); on meta, where
+    PyTorch runs them as Python decompositions, they were most of a build's time.
+    """
 
     def __torch_function__(
         self, func: Any, types: Any, args: Any = (), kwargs: Any = None
@@ -134,6 +147,10 @@ class _SkipInit(TorchFunctionMode):
         kwargs = kwargs or {}
         if getattr(func, "__module__", None) == "torch.nn.init":
             return kwargs.get("tensor", args[0] if args else None)
+        if (getattr(func, "__name__", "") in _VALUE_ONLY and args
+                and isinstance(args[0], torch.Tensor) and args[0].is_meta
+                and not any(isinstance(a, torch.Tensor) for a in (*args[1:], *kwargs.values()))):
+            return args[0]
         return func(*args, **kwargs)
 
 
@@ -145,7 +162,7 @@ def build_on_meta(factory: Callable[[], nn.Module]) -> tuple[nn.Module, str]:
     initialisation skipped, then moved to meta. Returns the model and how it was built.
     """
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _SkipInit():
             model = factory()
         return _check_module(model), "meta"
     except (NotImplementedError, RuntimeError):
