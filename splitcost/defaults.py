@@ -32,3 +32,4 @@ FAN_OUT = "unicast"  # heads on several servers: a copy of the payload per serve
 RELAY_LINK = "ethernet-10g"  # between servers, when the first one relays the payload
 MAX_BATCH = 1  # the server's dynamic batcher: 1 serves each request alone
 MAX_QUEUE_DELAY = "0ms"  # Triton's default: no waiting for a fuller batch
+NO_CACHE = False  # profiles are read from and stored in the profile cache

@@ -18,6 +18,17 @@ def _no_user_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
 
 
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("profile-cache")
+
+
+@pytest.fixture(autouse=True)
+def _own_profile_cache(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> None:
+    """The commands' profile cache is one folder per test session, never the user's."""
+    monkeypatch.setenv("SPLITCOST_CACHE_DIR", str(session_cache))
+
+
 # The one list of what `make check` (pytest -m "not slow") skips and CI still runs: whole files
 # that start processes, train, export, measure or calibrate, and, of each long oracle sweep, every
 # case but a representative few (the paper's backbones, one residual and one depthwise network).
@@ -36,7 +47,7 @@ FAST_CASES = {
     "test_payload_equals_the_real_run": ("resnet18-3",),
     "test_torchinfo_model_equals_torchinfo": ("mobilenet-32",),
     "test_halves_compose_to_the_whole": ("resnet18-layer1.0.conv1", "mobilenet-output"),
-    "test_every_listed_format_parses": ("report", "devices"),
+    "test_every_listed_format_parses": ("report", "devices", "cache"),
     "test_other_formats": ("markdown",),
     "test_a_network_traces_the_same_with_and_without_rules": ("mobilenet_v3_small",
                                                               "efficientnet_b0"),

@@ -153,6 +153,7 @@ _rows((*TRACED, "devices", "links", "paper"), "--format", {
     "": ("--format",),
 })
 _rows((*PRICED, "devices", "links"), "--profiles", {"/no/such/dir": ("does not exist",)})
+_rows(("cache",), "--format", {"xml": ("--format", "expected one of"), "": ("--format",)})
 
 
 EXPLORE = ("explore",)
@@ -283,7 +284,8 @@ def test_cli_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, comma
 
 # Flags take no value (--branches: its clash with --branch is tested below); --frozen takes any
 # module prefix (one that matches nothing freezes nothing).
-UNCHECKED = ("--help", "--whole", "--frozen-backbone", "--frozen", "--sources", "--branches")
+UNCHECKED = ("--help", "--whole", "--frozen-backbone", "--frozen", "--sources", "--branches",
+             "--no-cache")
 
 
 def test_every_option_has_a_row() -> None:

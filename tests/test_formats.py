@@ -32,6 +32,7 @@ ARGS = {
                 "2", "--warmup", "1"],
     "calibrate": ["--out", "{tmp}/host.toml", "--models", "squeezenet1_1", "--min-run-time",
                   "0.01", "--rounds", "1"],
+    "cache": ["info"],
 }
 
 
@@ -82,6 +83,8 @@ def test_every_command_has_a_format_option() -> None:
 @pytest.mark.parametrize("command", CASES)
 def test_every_listed_format_parses(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                     command: str) -> None:
+    if command == "cache":  # entries to list: the report's backbone and head
+        assert _run(capsys, ["report", *ARGS["report"]])[0] == 0
     for fmt in listed_formats(command):
         where = tmp_path / fmt
         where.mkdir()

@@ -16,7 +16,7 @@ from splitcost.errors import InputError
 
 # The order commands are listed in --help: the main job first.
 ORDER = ("report", "sweep", "explore", "profile", "plan", "calibrate", "measure", "export", "plot",
-         "devices", "links", "paper")
+         "devices", "links", "paper", "cache")
 
 
 class _Ordered(TyperGroup):

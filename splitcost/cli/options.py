@@ -52,6 +52,9 @@ OPTIONS: dict[str, Opt] = {o.name: o for o in (
     _opt("input_shape", str, D.INPUT_SHAPE, "--input", "-i",
          help="One sample's shape, batch excluded: 3x224x224; 128:int64 for 128 token ids."),
     _opt("batch", int, D.BATCH, "--batch", help="Batch size of one inference."),
+    _opt("no_cache", bool, D.NO_CACHE, "--no-cache",
+         help="Trace the network even if its profile is cached, and store nothing (see "
+         "'splitcost cache info')."),
     _opt("precision", str, D.PRECISION, "--precision",
          help="Parameters and activations: float32, float16 or bfloat16."),
     _opt("tasks", str, D.TASKS, "--tasks", "-t",
@@ -139,6 +142,7 @@ class ModelArgs:
     input_shape: str
     batch: int
     precision: str
+    no_cache: bool
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,7 @@ GROUPS: tuple[type, ...] = (ModelArgs, PricingArgs, FleetArgs, SweepArgs)
 # API parameters whose flag is not "--" + the name with dashes.
 _RENAMED = {"dtype": "--precision", "slo_s": "--slo", "max_payload_bytes": "--max-payload",
             "ingress_bps": "--ingress", "cuts_names": "--cut", "every_op": "--cuts",
-            "devices": "--device", "links": "--link"}
+            "devices": "--device", "links": "--link", "action": "ACTION"}
 
 
 def flag_of(parameter: str) -> str:

@@ -6,7 +6,8 @@ the API parameter and :func:`splitcost.cli.app.main` writes the flag.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,9 @@ from splitcost.cli.options import FleetArgs, ModelArgs, PricingArgs, SweepArgs
 from splitcost.errors import InputError
 
 if TYPE_CHECKING:
+    from splitcost.network.cache import CacheEvent, ProfileCache
     from splitcost.network.profile import Profile
+    from splitcost.pricing.request import PricingRequest
     from splitcost.studies.inputs import PricingInputs
     from splitcost.units import InputSpec
 
@@ -37,15 +40,51 @@ def model_spec(m: ModelArgs) -> tuple[InputSpec, str]:
     return spec, dtype
 
 
-def traced(m: ModelArgs, *, whole: bool = False, **training: Any) -> Profile:
-    """The backbone's profile (the trace: torch is imported here)."""
+def profile_cache(m: ModelArgs) -> ProfileCache | None:
+    """The profile cache, unless ``--no-cache``."""
+    if m.no_cache:
+        return None
+    from splitcost.network.cache import ProfileCache
+
+    return ProfileCache()
+
+
+def traced(m: ModelArgs, *, whole: bool = False, cache: ProfileCache | None = None,
+           **training: Any) -> Profile:
+    """The backbone's profile: from the profile cache (no torch), else traced and stored."""
     if "," in m.backbone:
         raise InputError(f"one backbone per command, got {m.backbone!r}; compare several side "
                          "by side with 'splitcost explore --backbone a,b'", parameter="backbone")
     spec, dtype = model_spec(m)
-    from splitcost.network.profiler import profile
+    from splitcost.network.cache import cached_profile
 
-    return profile(m.backbone, spec, batch=m.batch, whole=whole, dtype=dtype, **training)
+    cache = cache or profile_cache(m)
+    p, events = cached_profile(m.backbone, spec, cache=cache, batch=m.batch, whole=whole,
+                               dtype=dtype, **training)
+    cache_notes(events)
+    return p
+
+
+def priced(m: ModelArgs, inputs: PricingInputs) -> PricingRequest:
+    """The backbone's profile and its task heads (both through the cache) in one request."""
+    from splitcost.network.cache import cached_heads
+
+    cache = profile_cache(m)
+    backbone = traced(m, cache=cache)
+    heads, events = cached_heads(backbone, inputs.tasks, inputs.hidden, cache)
+    cache_notes(events)
+    return inputs.request(backbone, heads)
+
+
+def cache_notes(events: Sequence[CacheEvent]) -> None:
+    """One line on stderr for each thing the cache could not do (a damaged entry, a folder
+    it cannot write); hits, misses and stores go unsaid."""
+    from splitcost.render.views.cache import event_note
+
+    for e in events:
+        note = event_note(e)
+        if note:
+            sys.stderr.write(f"splitcost: note: {note}\n")
 
 
 def pricing(p: PricingArgs, *, images: int = 1, processes: str = "one") -> PricingInputs:

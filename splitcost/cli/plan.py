@@ -32,6 +32,6 @@ def plan(
     from splitcost.studies.plan import plan_request
 
     with parse.cut_flag():
-        pl = plan_request(inputs.request(parse.traced(model)), cuts=cut or [], **options)
+        pl = plan_request(parse.priced(model, inputs), cuts=cut or [], **options)
     write_plot(plot, pl)
     show(pl, fmt, RenderOptions(sources=sources))

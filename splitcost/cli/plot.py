@@ -48,7 +48,7 @@ def plot(
     inputs = parse.pricing(pricing)
     sweep_options = parse.sweep(sweep_args)
     fleet_options = parse.fleet(fleet, sweep_args.slo)
-    request = inputs.request(parse.traced(model))
+    request = parse.priced(model, inputs)
     if key == "latency":
         from splitcost.studies.compare import compare_request
 

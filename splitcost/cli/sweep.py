@@ -38,6 +38,6 @@ def sweep(
         return
     from splitcost.studies.sweep import sweep_request
 
-    sw = sweep_request(inputs.request(parse.traced(model)), **options)
+    sw = sweep_request(parse.priced(model, inputs), **options)
     write_plot(plot, sw)
     show(sw, fmt, RenderOptions(sources=sources))

@@ -24,15 +24,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from splitcost.errors import InputError, unknown_name
+from splitcost.network.names import ALIASES, canonical_name, is_user_factory
 from splitcost.network.profile import BackboneInfo
-
-# The paper's code names (github.com/intelligolabs/MTL-Split).
-ALIASES = {
-    "vgg": "vgg16",
-    "mobilenet": "mobilenet_v3_small",
-    "mobilenetv3": "mobilenet_v3_small",
-    "efficientnet": "efficientnet_b0",
-}
 
 # family prefix -> (child modules that make the backbone, or a special rule; sentence for users)
 FAMILY_RULES: dict[str, tuple[tuple[str, ...] | str, str]] = {
@@ -102,14 +95,14 @@ def resolve(requested: str, whole: bool = False) -> BackboneInfo:
     if not text:
         raise InputError("is empty; give a name such as efficientnet or resnet50",
                          parameter="backbone")
-    if ":" in text:
+    if is_user_factory(text):
         module, _, factory = text.partition(":")
         if not module or not factory:
             raise InputError(
                 f"expected a user backbone as package.module:factory, got {requested!r}"
             )
         return BackboneInfo(text, requested, "user", "the module returned by the factory", True)
-    name = ALIASES.get(text.lower(), text.lower())
+    name = canonical_name(text)
     names = torchvision_names()
     if name not in names:
         raise unknown_name(

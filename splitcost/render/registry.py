@@ -54,6 +54,7 @@ VIEW_MODULES = (
     "splitcost.render.views.calibration",
     "splitcost.render.views.deploy",
     "splitcost.render.views.explore",
+    "splitcost.render.views.cache",
 )
 
 

@@ -115,13 +115,20 @@ class PricingInputs:
     branch: str | None = None  # a cut name; None: the backbone's end
     placement: Placement | None = None
 
-    def request(self, backbone: Profile) -> PricingRequest:
-        """The request for ``backbone``, with its task heads traced."""
-        from splitcost.network.heads import head_profiles  # torch: the heads are traced
+    def request(self, backbone: Profile, heads: Sequence[Profile] | None = None
+                ) -> PricingRequest:
+        """The request for ``backbone``, with its task heads traced (or ``heads``, one per
+        task, already profiled, as :func:`splitcost.network.cache.cached_heads` gives them)."""
+        if heads is None:
+            from splitcost.network.heads import head_profiles  # torch: the heads are traced
 
+            heads = head_profiles(backbone, self.tasks, self.hidden)
+        elif len(heads) != len(self.tasks):
+            raise InputError(f"expected one head per task ({len(self.tasks)}), got {len(heads)}",
+                             parameter="heads")
         return PricingRequest(
             backbone=backbone,
-            heads=head_profiles(backbone, self.tasks, self.hidden),
+            heads=tuple(heads),
             device=self.device,
             server=self.server,
             link=self.link,
