@@ -29,6 +29,8 @@ _LAZY = {
     "sweep": "splitcost.studies.sweep",
     "Sweep": "splitcost.studies.sweep",
     "plan": "splitcost.studies.plan",
+    "grid": "splitcost.studies.grid",
+    "GridPrices": "splitcost.pricing.grid",
     "Plan": "splitcost.studies.plan",
     "explore": "splitcost.studies.explore",
     "Explore": "splitcost.studies.explore",
@@ -48,6 +50,7 @@ _LAZY = {
 __all__ = [
     "Device",
     "Explore",
+    "GridPrices",
     "InputError",
     "Link",
     "Plan",
@@ -59,6 +62,7 @@ __all__ = [
     "compare",
     "explore",
     "figure",
+    "grid",
     "load_device",
     "load_link",
     "plan",
@@ -77,12 +81,14 @@ if TYPE_CHECKING:
     from splitcost.hardware.link import Link
     from splitcost.network.profile import Profile
     from splitcost.network.profiler import profile
+    from splitcost.pricing.grid import GridPrices
     from splitcost.pricing.request import PricingRequest
     from splitcost.render.plots import figure, save_figure
     from splitcost.render.registry import to_text
     from splitcost.render.verdicts import verdict
     from splitcost.studies.compare import Report, compare
     from splitcost.studies.explore import Explore, explore
+    from splitcost.studies.grid import grid
     from splitcost.studies.inputs import pricing_request
     from splitcost.studies.plan import Plan, plan
     from splitcost.studies.sweep import Sweep, sweep

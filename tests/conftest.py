@@ -36,7 +36,7 @@ SLOW_FILES = {"test_examples.py", "test_measure.py", "test_export.py", "test_tra
               "test_oracle_split_memory.py"}
 SLOW_TESTS = {"test_paper", "test_tiny_real_calibration_feeds_sweep",
               "test_vit_attention_is_what_fvcore_misses", "test_densenet_cut_names",
-              "test_vit_real_run_on_meta_paths"}
+              "test_vit_real_run_on_meta_paths", "test_a_whole_catalog_grid"}
 # test name -> parameter ids kept fast; every other case of that test is slow.
 FAST_CASES = {
     "test_macs_and_params_match_torchvision_metadata": (

@@ -1,0 +1,121 @@
+"""``grid()``: a design space from user values (names, rates, task counts, encodings) priced at
+once by :func:`splitcost.pricing.grid.price_grid`.
+
+Each value is checked as :func:`splitcost.studies.inputs.pricing_inputs` checks it; backbones
+given by name are profiled (through ``cache`` when one is given, so a cached backbone needs no
+torch), and each backbone's task heads are profiled once per class count for the whole grid.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from splitcost import defaults as D
+from splitcost.errors import InputError, choice
+from splitcost.hardware.device import Device
+from splitcost.hardware.encoding import Encoding, input_encoding, payload_encoding
+from splitcost.hardware.link import Link
+from splitcost.kinds import MemoryModel, Processes, values
+from splitcost.network.cache import ProfileCache, cached_heads, cached_profile
+from splitcost.network.profile import Profile
+from splitcost.network.tasks import Task, parse_tasks
+from splitcost.pricing.grid import GridPrices, price_grid
+from splitcost.studies.inputs import device_of, link_of, positive_int
+from splitcost.units import parse_input
+
+PayloadSpec = str | Encoding | tuple[str, float | str | None]
+
+
+def _listed(parameter: str, value: object) -> list[Any]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        return [value]
+    items = list(value)
+    if not items:
+        raise InputError("is empty; give at least one", parameter=parameter)
+    return items
+
+
+def _payload(value: PayloadSpec) -> Encoding:
+    """``"int8"``, ``("float16", 4)`` (dtype, compression ratio) or an Encoding."""
+    if isinstance(value, Encoding):
+        return value
+    if isinstance(value, tuple) and len(value) == 2:
+        return payload_encoding(value[0], value[1])
+    if isinstance(value, str):
+        return payload_encoding(value)
+    raise InputError(f"expected a dtype such as int8, (dtype, ratio) or an Encoding, got "
+                     f"{value!r}", parameter="payloads")
+
+
+def grid(
+    backbones: Profile | str | Sequence[Profile | str],
+    *,
+    devices: str | Device | Sequence[str | Device] = (D.DEVICE,),
+    links: str | float | Link | Sequence[str | float | Link] = (D.LINK,),
+    tasks: int | str | Sequence[int | str | Sequence[int]] = (D.TASKS,),
+    payloads: PayloadSpec | Sequence[PayloadSpec] = (D.PAYLOAD_DTYPE,),
+    servers: str | Device | Sequence[str | Device] = (D.SERVER,),
+    memory_model: str = D.MEMORY_MODEL,
+    input_dtype: str = D.INPUT_DTYPE,
+    images: int = D.IMAGES,
+    hidden: int = D.HIDDEN,
+    processes: str = D.PROCESSES,
+    profiles: Sequence[str | os.PathLike[str]] = (),
+    cuts: Sequence[str] = (),
+    input_shape: str = D.INPUT_SHAPE,
+    cache: ProfileCache | None = None,
+) -> GridPrices:
+    """Price every combination of ``backbones`` x ``tasks`` x ``devices`` x ``servers`` x
+    ``links`` x ``payloads`` and the scenarios (the paper's four, then ``Split@cut`` for each of
+    ``cuts``); see :class:`splitcost.pricing.grid.GridPrices` for what comes back.
+
+    A backbone given by name is profiled at ``input_shape`` (batch 1, float32). Each entry of
+    ``tasks`` is what ``--tasks`` takes (``3``, ``"3,2,3"``, ``[3, 2, 3]``); a single value is
+    one task set (so ``tasks=[3, 2, 3]`` is three task counts, ``tasks=[[3, 2, 3]]`` one set).
+    """
+    model = MemoryModel(choice("memory_model", memory_model, values(MemoryModel)))
+    layout = Processes(choice("processes", processes, values(Processes)))
+    positive_int("images", images, at_most=10**9)
+    positive_int("hidden", hidden, at_most=10**7)
+    if isinstance(profiles, str | os.PathLike) or not isinstance(profiles, Sequence):
+        raise InputError(f"expected a list of folders, got {profiles!r}", parameter="profiles")
+    sets = [tuple(parse_tasks(t)) for t in _listed("tasks", tasks)]
+    device_list = [device_of(d, profiles) for d in _listed("devices", devices)]
+    server_list = [device_of(s, profiles, "server") for s in _listed("servers", servers)]
+    link_list = [link_of(lk, profiles) for lk in _listed("links", links)]
+    encodings = [_payload(p) for p in _listed("payloads", payloads)]
+    rgb = input_encoding(input_dtype)
+    spec = None
+    measured: list[Profile] = []
+    for b in _listed("backbones", backbones):
+        if isinstance(b, Profile):
+            measured.append(b)
+            continue
+        if not isinstance(b, str):
+            raise InputError(f"expected a Profile or a backbone name, got {b!r}",
+                             parameter="backbones")
+        if spec is None:
+            try:
+                spec = parse_input(input_shape)
+            except InputError as e:
+                raise e.about("input_shape") from None
+        measured.append(cached_profile(b, spec, cache=cache)[0])
+    heads: dict[tuple[int, int], Profile] = {}  # (backbone, classes) -> head, for this call
+
+    def heads_for(bb: Profile, task_set: tuple[Task, ...]) -> tuple[Profile, ...]:
+        b = next(i for i, p in enumerate(measured) if p is bb)
+        missing = [t for t in dict.fromkeys(t.classes for t in task_set)
+                   if (b, t) not in heads]
+        if missing:
+            found, _ = cached_heads(bb, [Task(c) for c in missing], hidden, cache)
+            heads.update({(b, c): h for c, h in zip(missing, found, strict=True)})
+        return tuple(heads[(b, t.classes)] for t in task_set)
+
+    return price_grid(measured, sets, heads_for, device_list, link_list, encodings,
+                      servers=server_list, memory_model=model, input=rgb, images=images,
+                      processes=layout, hidden=hidden, cuts=cuts)
+
+
+__all__ = ["GridPrices", "grid"]
