@@ -36,7 +36,7 @@ from splitcost.network.liveness import Crossing
 from splitcost.network.profile import Profile
 from splitcost.network.tasks import Task
 from splitcost.pricing.memory import MemoryBreakdown, loc_memory, mtl_local_memory, split_memory
-from splitcost.pricing.request import PricingRequest, SideTimes
+from splitcost.pricing.request import PricingRequest, SideTimes, device_times, op_work
 from splitcost.pricing.scenarios import PAPER_SCENARIOS, _constraints, binding_constraint
 
 HeadsFor = Callable[[Profile, tuple[Task, ...]], Sequence[Profile]]
@@ -300,30 +300,30 @@ def price_grid(
         distinct: list[Profile] = []
         for hs in heads:
             distinct.extend(h for h in hs if all(h is not d for d in distinct))
-        # One request per pair of devices works out the compute times (its prefix sums and
-        # each distinct head's); every task set takes its heads' times from it.
-        times = [[_side_times(bb, distinct, d, s, links[0]) for s in servers] for d in devices]
+        # The compute times of the backbone's operators (prefix sums) and of each distinct
+        # head, once per device whichever side it is on, by the function PricingRequest.times
+        # uses for each side; every task set takes its own heads' times from them.
+        precision = PricingRequest(bb, (), devices[0], servers[0], links[0]).precision
+        work = op_work(bb)
+        on: dict[int, tuple[tuple[float, ...], tuple[float, ...]]] = {}
+        for x in (*devices, *servers):
+            if id(x) not in on:
+                on[id(x)] = device_times(bb, distinct, x, precision, work)
         for t, (tasks, hs) in enumerate(zip(sets, heads, strict=True)):
             position = [next(i for i, d in enumerate(distinct) if d is h) for h in hs]
             results = sum(h.zb_bytes for h in hs)
             for di, device in enumerate(devices):
+                edge_prefix, edge_heads = on[id(device)]
                 for si, server in enumerate(servers):
-                    pair = times[di][si]
-                    own = SideTimes(pair.edge_prefix, pair.server_prefix,
-                                    tuple(pair.heads_edge[i] for i in position),
-                                    tuple(pair.heads_server[i] for i in position))
+                    server_prefix, server_heads = on[id(server)]
+                    own = SideTimes(edge_prefix, server_prefix,
+                                    tuple(edge_heads[i] for i in position),
+                                    tuple(server_heads[i] for i in position))
                     pr = PricingRequest(bb, hs, device, server, links[0], tasks, memory_model,
                                         payloads[0], input, images, processes, hidden)
                     blocks.append(_Block(_scenes(pr, own, split_cuts), b, t, di, si, results))
     return _assemble(backbones, sets, devices, servers, links, payloads, kinds, scenario_names,
                      memory_model, images, input, blocks)
-
-
-def _side_times(bb: Profile, heads: Sequence[Profile], device: Device, server: Device,
-                link: Link) -> SideTimes:
-    """The compute times (prefix sums, and each head's) for one pair of devices: the
-    :attr:`PricingRequest.times` every scenario is priced with."""
-    return PricingRequest(bb, tuple(heads), device, server, link).times
 
 
 def _assemble(backbones: Sequence[Profile], sets: Sequence[tuple[Task, ...]],

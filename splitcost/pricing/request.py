@@ -62,6 +62,16 @@ def _prefix(values: Sequence[float]) -> tuple[float, ...]:
     return tuple(out)
 
 
+def device_times(backbone: Profile, heads: Sequence[Profile], device: Device, precision: str,
+                 work: Sequence[OpWork] | None = None
+                 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """One side of :attr:`PricingRequest.times`: the backbone's operators on ``device`` as
+    prefix sums, and each head's compute time (grid pricing reuses it across devices)."""
+    work = op_work(backbone) if work is None else work
+    return (_prefix([op_time(w, device, precision) for w in work]),
+            tuple(compute_time(op_work(h), device, precision) for h in heads))
+
+
 @dataclass(frozen=True)
 class PricingRequest:
     """A backbone's Profile, its task heads, an edge device, a server, a link and how the
@@ -112,13 +122,11 @@ class PricingRequest:
     def times(self) -> SideTimes:
         """Compute times of every backbone operator on each side, summed once per request."""
         work = op_work(self.backbone)
-        edge = _prefix([op_time(w, self.device, self.precision) for w in work])
-        server = _prefix([op_time(w, self.server, self.precision) for w in work])
-        return SideTimes(
-            edge, server,
-            tuple(compute_time(op_work(h), self.device, self.precision) for h in self.heads),
-            tuple(compute_time(op_work(h), self.server, self.precision) for h in self.heads),
-        )
+        edge, heads_edge = device_times(self.backbone, self.heads, self.device, self.precision,
+                                        work)
+        server, heads_server = device_times(self.backbone, self.heads, self.server,
+                                            self.precision, work)
+        return SideTimes(edge, server, heads_edge, heads_server)
 
     def to_dict(self) -> dict[str, Any]:
         """The context every result's JSON carries, in one shape across commands."""
