@@ -36,7 +36,8 @@ SLOW_FILES = {"test_examples.py", "test_measure.py", "test_export.py", "test_tra
               "test_oracle_split_memory.py"}
 SLOW_TESTS = {"test_paper", "test_tiny_real_calibration_feeds_sweep",
               "test_vit_attention_is_what_fvcore_misses", "test_densenet_cut_names",
-              "test_vit_real_run_on_meta_paths", "test_a_whole_catalog_grid"}
+              "test_vit_real_run_on_meta_paths", "test_a_whole_catalog_grid",
+              "test_a_cache_hit_imports_no_torch"}
 # test name -> parameter ids kept fast; every other case of that test is slow.
 FAST_CASES = {
     "test_macs_and_params_match_torchvision_metadata": (
@@ -52,6 +53,8 @@ FAST_CASES = {
     "test_a_network_traces_the_same_with_and_without_rules": ("mobilenet_v3_small",
                                                               "efficientnet_b0"),
     "test_half_precision_traces_the_same": ("mobilenet_v3_small",),
+    "test_a_cached_profile_prices_exactly_like_a_fresh_one": ("mobilenet-options1",),
+    "test_a_damaged_entry_is_a_miss_that_says_so": ("<lambda>-digest0",),
 }
 # Bad-input rows of the commands that build a real network before they fail.
 SLOW_PREFIXES = {"test_cli_bad_input": ("export ", "measure ")}
