@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from splitcost.kinds import MemoryModel, ScenarioKind
-from splitcost.pricing.memory import MemoryBreakdown, MemoryLayout
 from splitcost.units import format_count, format_energy, format_seconds
 
 if TYPE_CHECKING:
+    from splitcost.pricing.memory import MemoryBreakdown
     from splitcost.hardware.device import Device
     from splitcost.hardware.link import Link
     from splitcost.pricing.band import LatencyBand
@@ -33,6 +33,9 @@ MEMORY_MODEL_SENTENCES = {
 
 def memory_formula(m: MemoryBreakdown, tasks: int) -> str:
     """How one side's memory was added up, in words."""
+    # imported here: --help, devices and links load this module and price nothing
+    from splitcost.pricing.memory import MemoryLayout
+
     n = tasks
     torchinfo = m.model is MemoryModel.TORCHINFO
     if m.layout is MemoryLayout.SINGLE_TASK_PROCESSES:
