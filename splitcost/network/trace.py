@@ -126,7 +126,8 @@ def _torchinfo_prod(size: Sequence[Any]) -> int:
 
 
 class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
-    """Records operators and storage lifetimes. Holds no reference to any tensor."""
+    """Records operators and storage lifetimes. Holds no reference to any activation (only to
+    the parameters and buffers the model holds anyway, whose records never change)."""
 
     def __init__(self, *, allow_cpu_fallback: bool = True, fast_rules: bool = True):
         super().__init__()  # type: ignore[no-untyped-call]
@@ -140,6 +141,7 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.readers: list[list[int]] = []
         self.freed_after: list[int | None] = []
         self.watchers: list[weakref.ref[Any]] = []
+        self.state: dict[int, tuple[torch.Tensor, TensorMeta]] = {}  # id -> parameter, record
         self.module_stack: list[str] = [""]
         self.fallback_ops: list[str] = []
         self.unsupported: set[str] = set()
@@ -175,13 +177,23 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         return freed
 
     def meta(self, t: torch.Tensor, kind: str = "constant", producer: int = -1) -> TensorMeta:
+        known = self.state.get(id(t))
+        if known is not None and known[0] is t:
+            return known[1]  # a parameter or buffer, recorded before the run
         index = self.register(t, kind, producer)
         return TensorMeta(tuple(t.shape), _dtype_name(t.dtype), t.numel() * t.element_size(),
                           index)
 
+    def remember(self, t: torch.Tensor, kind: str) -> TensorMeta:
+        """Record a parameter or buffer once; operators reading it reuse the record."""
+        m = self.meta(t, kind)
+        self.state[id(t)] = (t, m)
+        return m
+
     def close(self) -> None:
         self.closed = True
         self.watchers.clear()
+        self.state.clear()
 
     # operators --------------------------------------------------------------------------------
 
@@ -398,7 +410,7 @@ def _param_infos(
 ) -> tuple[ParamInfo, ...]:
     out = []
     for name, t in items:
-        m = rec.meta(t, kind)
+        m = rec.remember(t, kind)
         out.append(
             ParamInfo(name, m.shape, m.dtype, t.numel(), m.nbytes, bool(t.requires_grad), m.storage)
         )
