@@ -9,10 +9,10 @@ from splitcost.kinds import MemoryModel, ScenarioKind
 from splitcost.units import format_count, format_energy, format_seconds
 
 if TYPE_CHECKING:
-    from splitcost.pricing.memory import MemoryBreakdown
     from splitcost.hardware.device import Device
     from splitcost.hardware.link import Link
     from splitcost.pricing.band import LatencyBand
+    from splitcost.pricing.memory import MemoryBreakdown
     from splitcost.pricing.request import PricingRequest
     from splitcost.pricing.scenarios import Scenario
     from splitcost.studies.plan import Plan
