@@ -83,14 +83,18 @@ def _version(distribution: str) -> str:
 
 
 def _code_digest() -> str:
-    """sha256 of the source of ``splitcost/network`` and the base modules a trace reads."""
+    """sha256 of the source of ``splitcost/network`` and the base modules a trace reads
+    ("unreadable" when splitcost runs from an archive: the version alone then keys it)."""
     root = Path(__file__).resolve().parent.parent
-    files = sorted((root / "network").rglob("*.py"))
-    files += [root / name for name in ("units.py", "kinds.py", "errors.py", "defaults.py")]
     h = hashlib.sha256()
-    for path in files:
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
+    try:
+        files = sorted((root / "network").rglob("*.py"))
+        files += [root / name for name in ("units.py", "kinds.py", "errors.py", "defaults.py")]
+        for path in files:
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    except OSError:
+        return "unreadable"
     return h.hexdigest()[:16]
 
 
