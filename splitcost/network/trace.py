@@ -17,6 +17,7 @@ import contextlib
 import sys
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from math import prod
 from typing import Any
 
 import torch
@@ -317,6 +318,7 @@ def _module_hooks(model: nn.Module, rec: _Recorder, calls: list[ModuleCall]) -> 
     modules = list(model.named_modules())
     names = {id(m): n for n, m in modules}
     children = {id(m): any(True for _ in m.children()) for _, m in modules}
+    depth = {id(m): 0 if not n else n.count(".") + 1 for n, m in modules}
     owned = _subtree_params([m for _, m in modules])
     seen: set[int] = set()
     call_count: dict[int, int] = {}
@@ -346,23 +348,19 @@ def _module_hooks(model: nn.Module, rec: _Recorder, calls: list[ModuleCall]) -> 
         key, path, start, recursive, params, pbytes = open_calls.pop()
         rec.module_stack.pop()
         name = names[key]
-        out_tensors = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
-        size, elem = _torchinfo_size(output)
+        if isinstance(output, torch.Tensor):  # most calls: what the general rules give for it
+            outputs: tuple[TensorMeta, ...] = (rec.meta(output),)
+            output_bytes = output.element_size() * prod(output.shape)
+        else:
+            out_tensors = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
+            outputs = tuple(rec.meta(t) for t in out_tensors)
+            size, elem = _torchinfo_size(output)
+            output_bytes = elem * _torchinfo_prod(size)
         calls.append(
-            ModuleCall(
-                path=path,
-                name=name,
-                type=type(module).__name__,
-                depth=0 if not name else name.count(".") + 1,
-                start=start,
-                end=len(rec.ops),
-                leaf=not children[key],
-                params=params,
-                param_bytes=pbytes,
-                recursive=recursive,
-                outputs=tuple(rec.meta(t) for t in out_tensors),
-                torchinfo_output_bytes=elem * _torchinfo_prod(size),
-            )
+            ModuleCall(path=path, name=name, type=type(module).__name__, depth=depth[key],
+                       start=start, end=len(rec.ops), leaf=not children[key], params=params,
+                       param_bytes=pbytes, recursive=recursive, outputs=outputs,
+                       torchinfo_output_bytes=output_bytes)
         )
 
     try:
