@@ -267,3 +267,6 @@ def test_a_cache_hit_imports_no_torch(tmp_path: Path) -> None:
         assert warm.endswith("\nNO TORCH"), changed
     same = _python(code.format(args=report), env)
     assert same == cold.replace("\nTORCH", "\nNO TORCH")  # the same report, from the cache
+    for command in (["profile", "-b", "efficientnet"], ["sweep", "-b", "efficientnet"]):
+        _python(code.format(args=command), env)
+        assert _python(code.format(args=command), env).endswith("\nNO TORCH"), command

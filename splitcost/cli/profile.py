@@ -39,7 +39,7 @@ def profile_cmd(
     """Per-module table: output shape, parameters, MACs, payload if cut there; memory models."""
     if depth < 1:
         raise InputError(f"expected an integer of at least 1, got {depth}", parameter="depth")
-    from splitcost.network.training import OPTIMIZER_STATE
+    from splitcost.network.memory import OPTIMIZER_STATE
 
     choice("optimizer", optimizer, OPTIMIZER_STATE)
     frozen_parts = [""] if frozen_backbone else list(frozen or [])
