@@ -8,7 +8,7 @@ side. Then what the trace's shape rules save (the same trace with every meta ker
 VGG16 features at the FACES resolution (3x2835x3543), batch 32, which only a meta trace can
 afford: wall time and peak RSS of a fresh process (target: profile under 0.1 s).
 
-Times are medians: splitcost of 5 runs, torchinfo and fvcore of 3 (the load average is printed;
+Times are medians: splitcost of 9 runs, torchinfo and fvcore of 3 (the load average is printed;
 other processes on the machine slow the CPU-bound tools more than the single-threaded trace).
 
 Run: .venv/bin/python benchmarks/profile_speed.py   (a few minutes on 2 cores)
@@ -105,7 +105,7 @@ def main() -> None:
                 "fwd/bwd B (torchinfo)"):
         totals.add_column(col, justify="right")
     for name, batch in CASES:
-        t_sc, p = timed(lambda n=name, b=batch: profile(n, (3, 224, 224), batch=b), repeat=5)
+        t_sc, p = timed(lambda n=name, b=batch: profile(n, (3, 224, 224), batch=b), repeat=9)
         model = extract_backbone(name, torchvision.models.get_model(name)).eval()
         x = torch.zeros(batch, 3, 224, 224)
         t_ti, summary = timed(lambda m=model, x=x: torchinfo.summary(m, input_data=[x],
