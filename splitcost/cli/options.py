@@ -142,7 +142,7 @@ class ModelArgs:
     input_shape: str
     batch: int
     precision: str
-    no_cache: bool
+    no_cache: bool = D.NO_CACHE  # (explore builds one to check its model options)
 
 
 @dataclass(frozen=True)
