@@ -86,6 +86,7 @@ def check_every_configuration(g: GridPrices, backbones: list[Profile],
                               servers: list[Any], links: list[Any], encodings: list[Any],
                               **options: Any) -> int:
     cuts = options.pop("cuts", ())
+    best_cut = options.pop("best_cut", False)
     k = len(g.kinds)
     assert len(g) == g.configurations * k
     assert g.configurations == (len(backbones) * len(sets) * len(devices) * len(servers)
@@ -99,13 +100,21 @@ def check_every_configuration(g: GridPrices, backbones: list[Profile],
             bb, heads_for(bb, tasks), devices[int(g.device_index[i])],
             servers[int(g.server_index[i])], links[int(g.link_index[i])], tasks,
             payload=encodings[int(g.payload_index[i])], **options)
-        report = compare_request(pr, cuts=cuts, what_if=False)
-        assert len(report.scenarios) == k
+        report = compare_request(pr, cuts=cuts, what_if=False, best_cut=best_cut)
+        assert len(report.scenarios) == k - best_cut
         for j, s in enumerate(report.scenarios):
             row = g.row(i + j)
             want = expected(s)
             assert {key: row[key] for key in want} == want, (c, s.name)
             assert row["backbone"] == bb.name and row["device"] == pr.device.name
+        if best_cut:  # the last row: the fastest module-boundary split that fits
+            row = g.row(i + k - 1)
+            if report.best_cut is None:
+                assert row["scenario"] is None and not row["feasible"]
+                assert row["total_s"] is None and row["binding"] is None
+            else:
+                want = expected(report.best_cut)
+                assert {key: row[key] for key in want} == want, (c, "best cut")
         names = [s.name for s in report.scenarios]
         verdict = report.verdict.best
         assert (best[c] == -1) if verdict is None else names[best[c]] == verdict
@@ -127,13 +136,13 @@ task_sets = st.lists(st.lists(st.sampled_from([2, 3, 10, 1000]), min_size=1, max
        task_sets, encodings, st.sampled_from(list(MemoryModel)),
        st.sampled_from(list(Processes)), st.sampled_from(["float32", "uint8", "jpeg:10"]),
        st.integers(1, 100), st.lists(st.integers(0, 2), min_size=1, max_size=2, unique=True),
-       st.sampled_from([(), ("output",), ("input",), ("op3",)]))
+       st.sampled_from([(), ("output",), ("input",), ("op3",)]), st.booleans())
 def test_grid_equals_compare_on_random_grids(
         backbones: list[Profile], device_ids: list[int], server_ids: list[int],
         link_ids: list[int], sets: list[list[int]], encs: list[tuple[str, float | None]],
         memory_model: MemoryModel,
         processes: Processes, input_dtype: str, images: int, which: list[int],
-        cuts: tuple[str, ...]) -> None:
+        cuts: tuple[str, ...], best_cut: bool) -> None:
     chosen = [backbones[i] for i in which]
     devices = [ALL_DEVICES[i] for i in device_ids]
     servers = [ALL_DEVICES[i] for i in server_ids]
@@ -143,10 +152,10 @@ def test_grid_equals_compare_on_random_grids(
     rgb = input_encoding(input_dtype)
     g = price_grid(chosen, tasks, heads_for, devices, links, payloads, servers=servers,
                    memory_model=memory_model, input=rgb, images=images, processes=processes,
-                   cuts=cuts)
+                   cuts=cuts, best_cut=best_cut)
     check_every_configuration(g, chosen, tasks, devices, servers, links, payloads,
                               memory_model=memory_model, input=rgb, images=images,
-                              processes=processes, cuts=cuts)
+                              processes=processes, cuts=cuts, best_cut=best_cut)
 
 
 def test_a_whole_catalog_grid(backbones: list[Profile]) -> None:
@@ -154,9 +163,9 @@ def test_a_whole_catalog_grid(backbones: list[Profile]) -> None:
     tasks = [tuple(Task(10) for _ in range(n)) for n in (1, 3, 8)]
     payloads = [payload_encoding("float32"), payload_encoding("int8")]
     g = price_grid(backbones[1:2], tasks, heads_for, ALL_DEVICES, ALL_LINKS, payloads,
-                   servers=[DEVICES[-2]])
+                   servers=[DEVICES[-2]], best_cut=True)
     n = check_every_configuration(g, backbones[1:2], tasks, ALL_DEVICES, [DEVICES[-2]],
-                                  ALL_LINKS, payloads)
+                                  ALL_LINKS, payloads, best_cut=True)
     assert n == 3 * len(ALL_DEVICES) * len(ALL_LINKS) * 2
     assert set(g.binding[g.binding >= 0]) <= set(range(len(BINDINGS)))
     # the grid reaches every branch: misfits, latency bands, energy with and without a radio
@@ -178,6 +187,23 @@ def test_grid_from_names_equals_compare(backbones: list[Profile]) -> None:
                    payload_dtype="int8", what_if=False).scenario("MTL-Split")
     assert r["scenario"] == "MTL-Split" and r["total_s"] == want.total_s
     assert r["payload_bytes"] == want.payload_bytes
+
+
+def test_the_best_cut_is_one_of_the_backbones_cuts(backbones: list[Profile]) -> None:
+    """With best_cut, each configuration's last row is the fastest module cut that fits."""
+    tasks = [tuple(Task(10) for _ in range(3))]
+    g = price_grid(backbones[1:2], tasks, heads_for, DEVICES, LINKS, servers=[DEVICES[-2]],
+                   best_cut=True)
+    assert g.module_cuts is not None and "layer3" in g.module_cuts[0]
+    last = g.scenario_index == len(g.kinds) - 1
+    names = {g.scenario_name(i) for i in np.flatnonzero(last)}
+    assert names - {None} and all(n is None or n[6:] in g.module_cuts[0] for n in names)
+    assert (g.best_cut_index[~last] == -1).all()
+    plain, wide = g.best(), g.best(with_best_cut=True)
+    assert (plain < len(g.kinds) - 1).all()  # compare's verdict leaves the best cut out
+    total = np.where(g.feasible, g.total_s, np.inf).reshape(-1, len(g.kinds))
+    slot_wins = total[:, -1] < total[:, :-1].min(axis=1)
+    assert ((wide == len(g.kinds) - 1) == slot_wins).all()
 
 
 def test_arrays_are_plain_and_rows_are_ordered(backbones: list[Profile]) -> None:

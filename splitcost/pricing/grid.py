@@ -31,7 +31,7 @@ from splitcost.hardware.device import Device
 from splitcost.hardware.encoding import FLOAT32, Encoding
 from splitcost.hardware.link import Link
 from splitcost.kinds import ConstraintKind, MemoryModel, Processes, ScenarioKind
-from splitcost.network.cuts import Cut, CutAnalysis, find_cut
+from splitcost.network.cuts import Cut, CutAnalysis, cut_positions, find_cut
 from splitcost.network.liveness import Crossing
 from splitcost.network.profile import Profile
 from splitcost.network.tasks import Task
@@ -73,6 +73,8 @@ class GridPrices:
     kinds: tuple[ScenarioKind, ...]  # per scenario position
     memory_model: MemoryModel
     images: int
+    module_cuts: tuple[tuple[str, ...], ...] | None  # best_cut: per backbone, the candidates
+    best_cut_index: Ints  # the best-cut row's cut among its backbone's candidates (-1: none)
     backbone_index: Ints
     task_index: Ints
     device_index: Ints
@@ -106,12 +108,24 @@ class GridPrices:
         """Rows / scenarios: the (backbone, tasks, device, server, link, encoding) combinations."""
         return len(self) // len(self.kinds)
 
-    def best(self) -> Ints:
+    def best(self, with_best_cut: bool = False) -> Ints:
         """Per configuration, the scenario position of the fastest that fits (-1: none fits),
-        ties to the earlier scenario, as ``compare()``'s verdict picks it."""
+        ties to the earlier scenario, as ``compare()``'s verdict picks it (which leaves the
+        best-cut scenario out unless ``with_best_cut``)."""
         total = np.where(self.feasible, self.total_s, np.inf).reshape(-1, len(self.kinds))
+        if self.module_cuts is not None and not with_best_cut:
+            total = total[:, :-1]
         best = total.argmin(axis=1)
         return np.where(np.isfinite(total.min(axis=1)), best, -1).astype(np.int64)
+
+    def scenario_name(self, i: int) -> str | None:
+        """Row ``i``'s scenario (None: the best-cut row of a configuration where none fits)."""
+        b = int(self.backbone_index[i])
+        k = int(self.scenario_index[i])
+        if self.module_cuts is not None and k == len(self.kinds) - 1:
+            c = int(self.best_cut_index[i])
+            return None if c < 0 else f"Split@{self.module_cuts[b][c]}"
+        return self.scenarios[b][k]
 
     def row(self, i: int) -> dict[str, Any]:
         b = int(self.backbone_index[i])
@@ -124,7 +138,7 @@ class GridPrices:
             "server": self.servers[int(self.server_index[i])],
             "link": self.links[int(self.link_index[i])],
             "payload": self.payloads[int(self.payload_index[i])],
-            "scenario": self.scenarios[b][k],
+            "scenario": self.scenario_name(i),
             "kind": self.kinds[k].value,
             "feasible": bool(self.feasible[i]),
             "binding": None if binding < 0 else BINDINGS[binding].value,
@@ -133,14 +147,14 @@ class GridPrices:
             "payload_bytes": int(self.payload_bytes[i]),
             "edge_macs": int(self.edge_macs[i]),
             "server_macs": int(self.server_macs[i]),
-            "edge_s": float(self.edge_s[i]),
-            "latency_s": float(self.latency_s[i]),
-            "uplink_s": float(self.uplink_s[i]),
-            "downlink_s": float(self.downlink_s[i]),
-            "transfer_s": float(self.transfer_s[i]),
-            "server_s": float(self.server_s[i]),
-            "total_s": float(self.total_s[i]),
-            "images_total_s": self.images * float(self.total_s[i]),
+            "edge_s": _none_if_nan(self.edge_s[i]),
+            "latency_s": _none_if_nan(self.latency_s[i]),
+            "uplink_s": _none_if_nan(self.uplink_s[i]),
+            "downlink_s": _none_if_nan(self.downlink_s[i]),
+            "transfer_s": _none_if_nan(self.transfer_s[i]),
+            "server_s": _none_if_nan(self.server_s[i]),
+            "total_s": _none_if_nan(self.total_s[i]),
+            "images_total_s": _none_if_nan(self.images * float(self.total_s[i])),
             "energy_j": _none_if_nan(self.energy_j[i]),
             "band_low_s": _none_if_nan(self.band_low_s[i]),
             "band_high_s": _none_if_nan(self.band_high_s[i]),
@@ -259,12 +273,16 @@ def price_grid(
     processes: Processes = Processes.ONE,
     hidden: int = HIDDEN,
     cuts: Sequence[str] = (),
+    best_cut: bool = False,
 ) -> GridPrices:
     """Price every combination of the axes; ``heads_for(backbone, tasks)`` gives the task
     heads' profiles of one backbone (one per task, as the pricing request holds them).
 
     ``cuts`` adds ``Split@cut`` for each name (a module path, ``input``, ``output`` or ``opN``)
-    to every backbone, after the paper's four scenarios.
+    to every backbone, after the paper's four scenarios. ``best_cut`` adds one more scenario
+    last: the fastest ``Split@cut`` that fits among the module-boundary cuts other than the
+    input and the output, as ``compare_request(best_cut=True)`` finds it (its name differs by
+    configuration: see :meth:`GridPrices.row`; none fits: an empty row).
     """
     axes = {"backbones": backbones, "task_sets": task_sets, "devices": devices,
             "servers": servers, "links": links, "payloads": payloads}
@@ -276,9 +294,11 @@ def price_grid(
     sets = [tuple(t) for t in task_sets]
     if any(not t for t in sets):
         raise InputError("every task set needs at least one task", parameter="task_sets")
-    kinds = (*PAPER_SCENARIOS, *(ScenarioKind.SPLIT for _ in cuts))
+    kinds = (*PAPER_SCENARIOS, *(ScenarioKind.SPLIT for _ in cuts),
+             *((ScenarioKind.SPLIT,) if best_cut else ()))
     blocks: list[_Block] = []
     scenario_names: list[tuple[str, ...]] = []
+    module_cuts: list[tuple[str, ...]] = []
     for b, bb in enumerate(backbones):
         analysis = CutAnalysis(bb.trace)
         split_cuts: list[tuple[ScenarioKind, Cut]] = [
@@ -292,6 +312,11 @@ def price_grid(
                 raise InputError(f"{bb.name}: {e.message}", parameter="cuts") from None
         scenario_names.append((*(k.value for k in PAPER_SCENARIOS),
                                *(f"Split@{c.name}" for _, c in split_cuts[2:])))
+        if best_cut:  # what compare's fastest_split tries, in the same order
+            candidates = [analysis.cut(k, name, kind) for k, name, kind in
+                          cut_positions(bb.trace) if kind == "module"]
+            split_cuts += [(ScenarioKind.SPLIT, c) for c in candidates]
+            module_cuts.append(tuple(c.name for c in candidates))
         heads = [tuple(heads_for(bb, t)) for t in sets]
         for tasks, hs in zip(sets, heads, strict=True):
             if len(hs) != len(tasks):
@@ -323,15 +348,23 @@ def price_grid(
                                         payloads[0], input, images, processes, hidden)
                     blocks.append(_Block(_scenes(pr, own, split_cuts), b, t, di, si, results))
     return _assemble(backbones, sets, devices, servers, links, payloads, kinds, scenario_names,
-                     memory_model, images, input, blocks)
+                     memory_model, images, input, blocks, tuple(module_cuts) if best_cut else None)
 
 
 def _assemble(backbones: Sequence[Profile], sets: Sequence[tuple[Task, ...]],
               devices: Sequence[Device], servers: Sequence[Device], links: Sequence[Link],
               payloads: Sequence[Encoding], kinds: tuple[ScenarioKind, ...],
               scenario_names: list[tuple[str, ...]], memory_model: MemoryModel, images: int,
-              input_encoding: Encoding, blocks: list[_Block]) -> GridPrices:
-    n_blocks, n_k, n_links, n_enc = len(blocks), len(kinds), len(links), len(payloads)
+              input_encoding: Encoding, blocks: list[_Block],
+              module_cuts: tuple[tuple[str, ...], ...] | None) -> GridPrices:
+    n_blocks, n_links, n_enc = len(blocks), len(links), len(payloads)
+    # Scenarios: the fixed ones, then (best_cut) every candidate cut, padded to the same count
+    # for every backbone with scenes that never fit; they are reduced to one at the end.
+    fixed = len(kinds) - (module_cuts is not None)
+    n_k = max(len(blk.scenes) for blk in blocks)
+    pad = _Scene(ScenarioKind.SPLIT, None, None, False, None, 0, 0, 0.0, 0.0, None)
+    for blk in blocks:
+        blk.scenes.extend([pad] * (n_k - len(blk.scenes)))
     shape = (n_blocks, n_links, n_enc, n_k)  # blocks, links, encodings, scenarios
 
     def per_scene(get: Callable[[_Scene], Any], dtype: Any) -> Any:
@@ -380,15 +413,43 @@ def _assemble(backbones: Sequence[Profile], sets: Sequence[tuple[Task, ...]],
     low, high = _band(devices, servers, device_column, device_of, server_of, edge_s, server_s,
                       latency, uplink, downlink, sent, link_column)
 
-    def rows(a: Any) -> Any:
-        return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
+    def full(a: Any) -> Any:
+        return np.broadcast_to(a, shape)
 
-    def scene_rows(get: Callable[[_Scene], Any], dtype: Any) -> Any:
-        return rows(per_scene(get, dtype)[:, None, None, :])
+    def scene_full(get: Callable[[_Scene], Any], dtype: Any) -> Any:
+        return full(per_scene(get, dtype)[:, None, None, :])
 
-    def block_rows(get: Callable[[_Block], Any]) -> Any:
-        return rows(per_block(get, np.int64)[:, None, None, None])
+    def block_full(get: Callable[[_Block], Any]) -> Any:
+        return full(per_block(get, np.int64)[:, None, None, None])
 
+    columns: dict[str, Any] = {
+        "backbone_index": block_full(lambda blk: blk.backbone),
+        "task_index": block_full(lambda blk: blk.tasks),
+        "device_index": block_full(lambda blk: blk.device),
+        "server_index": block_full(lambda blk: blk.server),
+        "link_index": full(np.arange(n_links, dtype=np.int64)[None, :, None, None]),
+        "payload_index": full(np.arange(n_enc, dtype=np.int64)[None, None, :, None]),
+        "scenario_index": full(np.arange(n_k, dtype=np.int64)[None, None, None, :]),
+        "feasible": scene_full(lambda s: s.feasible, np.bool_),
+        "binding": scene_full(lambda s: -1 if s.binding is None else BINDINGS.index(s.binding),
+                              np.int64),
+        "edge_memory_bytes": scene_full(lambda s: s.edge.total_bytes if s.edge else 0,
+                                        np.int64),
+        "server_memory_bytes": scene_full(lambda s: s.server.total_bytes if s.server else 0,
+                                          np.int64),
+        "payload_bytes": full(sent),
+        "edge_macs": scene_full(lambda s: s.edge_macs, np.int64),
+        "server_macs": scene_full(lambda s: s.server_macs, np.int64),
+        "edge_s": edge_s, "latency_s": full(latency), "uplink_s": full(uplink),
+        "downlink_s": full(downlink), "transfer_s": full(transfer), "server_s": server_s,
+        "total_s": full(total), "energy_j": full(energy), "band_low_s": full(low),
+        "band_high_s": full(high),
+    }
+    best_index = np.full((*shape[:3], fixed), -1, dtype=np.int64)
+    if module_cuts is not None:
+        columns, picked = _fastest_fit(columns, fixed)
+        best_index = np.concatenate([best_index, picked[..., None]], axis=-1)
+    flat = {k: np.ascontiguousarray(v).reshape(-1) for k, v in columns.items()}
     return GridPrices(
         backbones=tuple(p.name for p in backbones),
         tasks=tuple(tasks_label(t) for t in sets),
@@ -400,33 +461,32 @@ def _assemble(backbones: Sequence[Profile], sets: Sequence[tuple[Task, ...]],
         kinds=kinds,
         memory_model=memory_model,
         images=images,
-        backbone_index=block_rows(lambda blk: blk.backbone),
-        task_index=block_rows(lambda blk: blk.tasks),
-        device_index=block_rows(lambda blk: blk.device),
-        server_index=block_rows(lambda blk: blk.server),
-        link_index=rows(np.arange(n_links, dtype=np.int64)[None, :, None, None]),
-        payload_index=rows(np.arange(n_enc, dtype=np.int64)[None, None, :, None]),
-        scenario_index=rows(np.arange(n_k, dtype=np.int64)[None, None, None, :]),
-        feasible=scene_rows(lambda s: s.feasible, np.bool_),
-        binding=scene_rows(lambda s: -1 if s.binding is None else BINDINGS.index(s.binding),
-                           np.int64),
-        edge_memory_bytes=scene_rows(lambda s: s.edge.total_bytes if s.edge else 0, np.int64),
-        server_memory_bytes=scene_rows(lambda s: s.server.total_bytes if s.server else 0,
-                                       np.int64),
-        payload_bytes=rows(sent),
-        edge_macs=scene_rows(lambda s: s.edge_macs, np.int64),
-        server_macs=scene_rows(lambda s: s.server_macs, np.int64),
-        edge_s=rows(edge_s),
-        latency_s=rows(latency),
-        uplink_s=rows(uplink),
-        downlink_s=rows(downlink),
-        transfer_s=rows(transfer),
-        server_s=rows(server_s),
-        total_s=rows(total),
-        energy_j=rows(energy),
-        band_low_s=rows(low),
-        band_high_s=rows(high),
+        module_cuts=module_cuts,
+        best_cut_index=np.ascontiguousarray(best_index).reshape(-1),
+        **flat,
     )
+
+
+def _fastest_fit(columns: dict[str, Any], fixed: int) -> tuple[dict[str, Any], Ints]:
+    """Reduce the candidate cuts (scenario positions ``fixed``..) to one: the fastest that
+    fits, the first of equals (as compare's fastest_split keeps the first strictly faster);
+    where none fits the row is empty (not feasible, no figures)."""
+    total = np.where(columns["feasible"][..., fixed:], columns["total_s"][..., fixed:], np.inf)
+    chosen = total.argmin(axis=-1)
+    found = np.isfinite(np.take_along_axis(total, chosen[..., None], axis=-1))
+    out = {}
+    for name, a in columns.items():
+        pick = np.take_along_axis(np.asarray(a)[..., fixed:], chosen[..., None], axis=-1)
+        if name == "scenario_index":
+            pick = np.full_like(pick, fixed)
+        elif name == "binding":
+            pick = np.where(found, pick, -1)
+        elif name == "feasible":
+            pick = pick & found
+        elif not name.endswith("_index"):
+            pick = np.where(found, pick, np.nan if pick.dtype.kind == "f" else 0)
+        out[name] = np.concatenate([np.asarray(a)[..., :fixed], pick], axis=-1)
+    return out, np.where(found[..., 0], chosen, -1).astype(np.int64)
 
 
 DeviceColumn = Callable[[Sequence[Device], Ints, Callable[[Device], Any]], Floats]

@@ -64,12 +64,14 @@ def grid(
     processes: str = D.PROCESSES,
     profiles: Sequence[str | os.PathLike[str]] = (),
     cuts: Sequence[str] = (),
+    best_cut: bool = False,
     input_shape: str = D.INPUT_SHAPE,
     cache: ProfileCache | None = None,
 ) -> GridPrices:
     """Price every combination of ``backbones`` x ``tasks`` x ``devices`` x ``servers`` x
     ``links`` x ``payloads`` and the scenarios (the paper's four, then ``Split@cut`` for each of
-    ``cuts``); see :class:`splitcost.pricing.grid.GridPrices` for what comes back.
+    ``cuts``, then with ``best_cut`` the fastest module-boundary split that fits); see
+    :class:`splitcost.pricing.grid.GridPrices` for what comes back.
 
     A backbone given by name is profiled at ``input_shape`` (batch 1, float32). Each entry of
     ``tasks`` is what ``--tasks`` takes (``3``, ``"3,2,3"``, ``[3, 2, 3]``); a single value is
@@ -115,7 +117,7 @@ def grid(
 
     return price_grid(measured, sets, heads_for, device_list, link_list, encodings,
                       servers=server_list, memory_model=model, input=rgb, images=images,
-                      processes=layout, hidden=hidden, cuts=cuts)
+                      processes=layout, hidden=hidden, cuts=cuts, best_cut=best_cut)
 
 
 __all__ = ["GridPrices", "grid"]
