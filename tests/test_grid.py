@@ -176,7 +176,8 @@ def test_a_whole_catalog_grid(backbones: list[Profile]) -> None:
 def test_grid_from_names_equals_compare(backbones: list[Profile]) -> None:
     """The study-level grid(): names, rates, task counts and dtypes, as a planner writes them."""
     g = grid([backbones[0]], devices=["jetson-nano-4gb", "raspberry-pi-4-4gb"],
-             links=["lte", "100mbps", 5e6], tasks=[1, 3, "3,2,3"], payloads=["float32", "int8"])
+             links=["lte", "100mbps", 5e6], task_sets=[1, 3, "3,2,3"],
+             payloads=["float32", "int8"])
     rows = list(g.rows())
     assert len(rows) == 2 * 3 * 3 * 2 * 4 and rows[0]["link"] == "lte"
     assert {r["tasks"] for r in rows} == {"1", "3", "3,2,3"}
@@ -207,7 +208,7 @@ def test_the_best_cut_is_one_of_the_backbones_cuts(backbones: list[Profile]) -> 
 
 
 def test_arrays_are_plain_and_rows_are_ordered(backbones: list[Profile]) -> None:
-    g = grid([backbones[0]], devices=["jetson-nano-4gb"], links=["lte", "wifi5"], tasks=[3])
+    g = grid([backbones[0]], devices=["jetson-nano-4gb"], links=["lte", "wifi5"], task_sets=[3])
     assert g.total_s.dtype == np.float64 and g.feasible.dtype == np.bool_
     assert list(g.link_index) == [0] * 4 + [1] * 4  # scenarios innermost
     assert [r["scenario"] for r in list(g.rows())[:4]] == ["LoC", "MTL-Local", "RoC",
@@ -217,7 +218,8 @@ def test_arrays_are_plain_and_rows_are_ordered(backbones: list[Profile]) -> None
 
 
 @pytest.mark.parametrize(("kwargs", "parameter"), [
-    ({"devices": []}, "devices"), ({"links": "nolink"}, "link"), ({"tasks": [0]}, "tasks"),
+    ({"devices": []}, "devices"), ({"links": "nolink"}, "link"),
+    ({"task_sets": [0]}, "task_sets"),
     ({"payloads": ["int4"]}, "payload_dtype"), ({"cuts": ["nowhere"]}, "cuts"),
     ({"memory_model": "peak"}, "memory_model"), ({"servers": ["nope"]}, "server"),
 ])

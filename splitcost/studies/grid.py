@@ -54,7 +54,7 @@ def grid(
     *,
     devices: str | Device | Sequence[str | Device] = (D.DEVICE,),
     links: str | float | Link | Sequence[str | float | Link] = (D.LINK,),
-    tasks: int | str | Sequence[int | str | Sequence[int]] = (D.TASKS,),
+    task_sets: int | str | Sequence[int | str | Sequence[int]] = (D.TASKS,),
     payloads: PayloadSpec | Sequence[PayloadSpec] = (D.PAYLOAD_DTYPE,),
     servers: str | Device | Sequence[str | Device] = (D.SERVER,),
     memory_model: str = D.MEMORY_MODEL,
@@ -68,14 +68,15 @@ def grid(
     input_shape: str = D.INPUT_SHAPE,
     cache: ProfileCache | None = None,
 ) -> GridPrices:
-    """Price every combination of ``backbones`` x ``tasks`` x ``devices`` x ``servers`` x
+    """Price every combination of ``backbones`` x ``task_sets`` x ``devices`` x ``servers`` x
     ``links`` x ``payloads`` and the scenarios (the paper's four, then ``Split@cut`` for each of
     ``cuts``, then with ``best_cut`` the fastest module-boundary split that fits); see
     :class:`splitcost.pricing.grid.GridPrices` for what comes back.
 
     A backbone given by name is profiled at ``input_shape`` (batch 1, float32). Each entry of
-    ``tasks`` is what ``--tasks`` takes (``3``, ``"3,2,3"``, ``[3, 2, 3]``); a single value is
-    one task set (so ``tasks=[3, 2, 3]`` is three task counts, ``tasks=[[3, 2, 3]]`` one set).
+    ``task_sets`` is what ``--tasks`` takes (``3``, ``"3,2,3"``, ``[3, 2, 3]``), as in
+    :func:`splitcost.studies.explore.explore`; a single value is one task set (so
+    ``task_sets=[3, 2, 3]`` is three task counts, ``task_sets=[[3, 2, 3]]`` one set).
     """
     model = MemoryModel(choice("memory_model", memory_model, values(MemoryModel)))
     layout = Processes(choice("processes", processes, values(Processes)))
@@ -83,7 +84,12 @@ def grid(
     positive_int("hidden", hidden, at_most=10**7)
     if isinstance(profiles, str | os.PathLike) or not isinstance(profiles, Sequence):
         raise InputError(f"expected a list of folders, got {profiles!r}", parameter="profiles")
-    sets = [tuple(parse_tasks(t)) for t in _listed("tasks", tasks)]
+    sets = []
+    for t in _listed("task_sets", task_sets):
+        try:
+            sets.append(tuple(parse_tasks(t)))
+        except InputError as e:
+            raise InputError(e.message, parameter="task_sets") from None
     device_list = [device_of(d, profiles) for d in _listed("devices", devices)]
     server_list = [device_of(s, profiles, "server") for s in _listed("servers", servers)]
     link_list = [link_of(lk, profiles) for lk in _listed("links", links)]
