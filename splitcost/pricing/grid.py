@@ -37,7 +37,7 @@ from splitcost.network.profile import Profile
 from splitcost.network.tasks import Task
 from splitcost.pricing.memory import MemoryBreakdown, loc_memory, mtl_local_memory, split_memory
 from splitcost.pricing.request import PricingRequest, SideTimes, device_times, op_work
-from splitcost.pricing.scenarios import PAPER_SCENARIOS, _constraints, binding_constraint
+from splitcost.pricing.scenarios import PAPER_SCENARIOS, Constraint, binding_constraint
 
 HeadsFor = Callable[[Profile, tuple[Task, ...]], Sequence[Profile]]
 Floats = npt.NDArray[np.float64]
@@ -217,6 +217,20 @@ def _numel(shape: tuple[int, ...]) -> int:
     for d in shape:
         n *= d
     return n
+
+
+def _constraints(edge: MemoryBreakdown | None, server: MemoryBreakdown | None,
+                 pr: PricingRequest) -> tuple[Constraint, ...]:
+    """The memory limits of a scenario with every head on the request's one server (what
+    scenarios.py checks for a request without a placement)."""
+    out = []
+    if edge is not None:
+        out.append(Constraint(ConstraintKind.EDGE_MEMORY, edge.total_bytes,
+                              pr.device.memory_usable, "B", pr.device.name))
+    if server is not None:
+        out.append(Constraint(ConstraintKind.SERVER_MEMORY, server.total_bytes,
+                              pr.server.memory_usable, "B", pr.server.name))
+    return tuple(out)
 
 
 def _scenes(pr: PricingRequest, times: SideTimes, cuts: Sequence[tuple[ScenarioKind, Cut]]
