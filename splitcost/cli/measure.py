@@ -124,7 +124,7 @@ def _serve(address: tuple[str, int], cfg: object, timeout: float, threads: int |
 
     import torch
 
-    from splitcost.deploy.measurement import SplitConfig, serve
+    from splitcost.deploy.measurement import Outcome, SplitConfig, serve
 
     assert isinstance(cfg, SplitConfig)
     if threads is not None:
@@ -136,8 +136,12 @@ def _serve(address: tuple[str, int], cfg: object, timeout: float, threads: int |
                          parameter="serve") from None
     sys.stderr.write(f"splitcost measure: serving {cfg.backbone} split at {cfg.cut} on "
                      f"{address[0]}:{address[1]} (Ctrl-C stops)\n")
+    def heard(outcome: Outcome, why: str) -> None:
+        if why:  # one line per connection that ended badly; the server goes on
+            sys.stderr.write(f"splitcost measure: a connection ended ({outcome}): {why}\n")
+
     with listener:
-        serve(listener, cfg, timeout=timeout)
+        serve(listener, cfg, timeout=timeout, on_connection=heard)
 
 
 def _measuring(bar: Tick) -> Callable[[int, int], None]:
