@@ -30,6 +30,9 @@ def model_spec(m: ModelArgs) -> tuple[InputSpec, str]:
         raise e.about("input_shape") from None
     if m.batch < 1:
         raise InputError(f"expected an integer of at least 1, got {m.batch}", parameter="batch")
+    if m.batch > 1 << 20:
+        raise InputError(f"expected at most {1 << 20:,}, got {m.batch:,}", parameter="batch")
+    backbone_args(m)
     try:
         dtype = parse_dtype(m.precision)
     except InputError as e:
@@ -45,7 +48,14 @@ def traced(m: ModelArgs, *, whole: bool = False, **training: Any) -> Profile:
     spec, dtype = model_spec(m)
     from splitcost.network.profiler import profile
 
-    return profile(m.backbone, spec, batch=m.batch, whole=whole, dtype=dtype, **training)
+    return profile(m.backbone, spec, batch=m.batch, whole=whole, dtype=dtype,
+                   backbone_args=backbone_args(m), **training)
+
+
+def backbone_args(m: ModelArgs) -> tuple[tuple[str, Any], ...]:
+    from splitcost.network.backbone_args import parse_backbone_args
+
+    return parse_backbone_args(list(m.backbone_args or ()))
 
 
 def pricing(p: PricingArgs, *, images: int = 1, processes: str = "one") -> PricingInputs:

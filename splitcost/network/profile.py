@@ -27,10 +27,16 @@ class BackboneInfo:
 
     name: str  # canonical name: "efficientnet_b0", or "pkg.module:factory"
     requested: str  # what the user typed: "efficientnet"
-    source: str  # "torchvision", "user" or "module"
+    source: str  # "torchvision", "timm", "hf", "user" or "module"
     rule: str  # sentence: how the backbone was cut from the model
     whole: bool
     root: str = ""  # the backbone's module path in the whole model ("features"), "" for none
+    args: tuple[tuple[str, Any], ...] = ()  # the factory's keyword arguments
+
+    @property
+    def factory_name(self) -> str:
+        """The name without the arguments ``name`` shows: ``resnet50``, ``timm:resnet50``."""
+        return self.name.split("(", 1)[0] if self.args else self.name
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,14 @@ CLI writes the flag instead).
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from splitcost import defaults as D
-from splitcost.errors import InputError, choice
+from splitcost.errors import InputError, choice, positive_int
+from splitcost.errors import positive_number as positive_number  # re-exported for the studies
 from splitcost.hardware.catalog import load_device, load_link
 from splitcost.hardware.device import Device
 from splitcost.hardware.encoding import Encoding, input_encoding, payload_encoding
@@ -28,31 +28,6 @@ from splitcost.pricing.request import PricingRequest
 from splitcost.units import Kind, parse_duration, parse_quantity
 
 Profiles = Sequence[str | os.PathLike[str]]
-
-
-def positive_int(parameter: str, value: object, *, at_least: int = 1,
-                 at_most: int | None = None) -> int:
-    """An integer (not a bool, not a float) within bounds."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"expected an integer, got {type(value).__name__} {value!r}",
-                         parameter=parameter)
-    if value < at_least:
-        raise InputError(f"expected at least {at_least}, got {value}", parameter=parameter)
-    if at_most is not None and value > at_most:
-        raise InputError(f"expected at most {at_most:,}, got {value:,}", parameter=parameter)
-    return value
-
-
-def positive_number(parameter: str, value: object, what: str) -> float:
-    """A finite number above zero (``what`` says what it counts, for the message)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"expected a positive number of {what}, got {value!r}",
-                         parameter=parameter)
-    number = float(value)
-    if not (number > 0 and math.isfinite(number)):
-        raise InputError(f"expected a positive number of {what}, got {value!r}",
-                         parameter=parameter)
-    return number
 
 
 def device_of(value: object, profiles: Profiles = (), parameter: str = "device") -> Device:
