@@ -193,6 +193,11 @@ _LIMITS = {
 }
 
 
+# Below these, a positive value is a typo too: a link slower than 100 bit/s moves nothing a
+# network sends (and prices into 70-digit cells).
+_FLOORS = {Kind.RATE: 100.0}
+
+
 def _check_range(value: float, kind: Kind, text: object, allow_zero: bool) -> None:
     if not math.isfinite(value):
         raise InputError(f"expected a finite {kind.value}, got {text!r}")
@@ -202,6 +207,10 @@ def _check_range(value: float, kind: Kind, text: object, allow_zero: bool) -> No
     if value > _LIMITS[kind]:
         raise InputError(f"{text!r} is beyond any real {kind.value}; expected a form such as "
                          f"{_EXAMPLES[kind]}")
+    floor = _FLOORS.get(kind)
+    if floor is not None and 0 < value < floor:
+        raise InputError(f"{text!r} is below any real {kind.value} (at least {floor:g} bit/s); "
+                         f"expected a form such as {_EXAMPLES[kind]}")
 
 
 def parse_bytes(text: str | int | float, *, allow_zero: bool = False) -> int:

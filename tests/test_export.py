@@ -164,10 +164,10 @@ def test_mixed_pair_is_refused(tmp_path: Path) -> None:
     _export(net, "layer1", tmp_path / "a")
     _export(net, "layer3", tmp_path / "b")
     (tmp_path / "a" / "edge.pt2").write_bytes((tmp_path / "b" / "edge.pt2").read_bytes())
-    with pytest.raises(InputError, match="edge.pt2 is not the file this manifest belongs to"):
+    with pytest.raises(InputError, match=r"edge\.pt2 is not the file this manifest belongs to"):
         load_split(tmp_path / "a")
     (tmp_path / "b" / "server.pt2").unlink()
-    with pytest.raises(InputError, match="server.pt2 is missing"):
+    with pytest.raises(InputError, match=r"server\.pt2 is missing"):
         load_split(tmp_path / "b")
 
 

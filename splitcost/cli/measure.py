@@ -76,6 +76,9 @@ def measure(
         raise e.about("input_shape") from None
     classes = [t.classes for t in parse_tasks(tasks)]
     payload_encoding(payload_dtype)
+    if spec.more or spec.dtype != "float32":
+        raise InputError(f"the split network runs on one float32 input; got {spec}",
+                         parameter="input_shape")
     if connect is not None and serve is not None:
         raise InputError("--connect and --serve: give one (an edge connects, a server serves)")
     positive_int("hidden", hidden, at_most=10**7)

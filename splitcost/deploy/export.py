@@ -164,6 +164,22 @@ def _export_pair(split: SplitNet, x: torch.Tensor, dynamic: bool) -> tuple[Any, 
     return edge, torch.export.export(split.server, payload, dynamic_shapes=shapes)
 
 
+def check_out(out: str | os.PathLike[str]) -> Path:
+    """Fail before anything is built when ``out`` cannot take an export: its folder missing or
+    not writable (a folder is really made and removed beside it), or a folder of other files."""
+    out_dir = Path(out)
+    if not out_dir.parent.is_dir():
+        # Make the folder asked for, never a tree of them from a mistyped path.
+        raise InputError(f"folder {str(out_dir.parent)!r} does not exist", parameter="out")
+    _check_replaceable(out_dir)
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".probe",
+                                  dir=out_dir.parent))
+    except OSError as e:
+        raise _unwritable(out_dir.parent, e) from None
+    return out_dir
+
+
 def export_split(net: MTLNet, split: SplitNet, out: str | os.PathLike[str], *,
                  payload_dtype: str = "float32", backbone: str = "",
                  tasks: list[int] | None = None, batch: int = 1,
@@ -172,10 +188,7 @@ def export_split(net: MTLNet, split: SplitNet, out: str | os.PathLike[str], *,
     ``manifest.json`` into ``out`` (created if missing, an earlier export there replaced as a
     whole). The network is exported in eval mode and its modes are restored afterwards."""
     encoding = payload_encoding(payload_dtype)
-    out_dir = Path(out)
-    if not out_dir.parent.is_dir():
-        # Make the folder asked for, never a tree of them from a mistyped path.
-        raise InputError(f"folder {str(out_dir.parent)!r} does not exist", parameter="out")
+    out_dir = check_out(out)
     replaced = _check_replaceable(out_dir)
     try:
         staged = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".export",

@@ -168,7 +168,7 @@ def hf_config(text: str, args: Args) -> Any:
         except (OSError, ValueError, KeyError) as e:
             raise InputError(f"cannot read the config {str(path)!r}: "
                              f"{str(e).splitlines()[0][:200]}", parameter="backbone") from e
-    elif "/" in text or text.count("-") >= 1 and text not in CONFIG_MAPPING:
+    elif "/" in text or (text.count("-") >= 1 and text not in CONFIG_MAPPING):
         try:
             config = AutoConfig.from_pretrained(text, local_files_only=True)
         except (OSError, ValueError) as e:

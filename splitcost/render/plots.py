@@ -310,6 +310,13 @@ def check_path(path: str | os.PathLike[str], parameter: str = "path") -> Path:
         raise InputError(f"folder {str(parent)!r} does not exist", parameter=parameter)
     if target.is_dir():
         raise InputError(f"{str(path)!r} is a folder", parameter=parameter)
+    try:  # really create a file there: permission bits say little to root or on a read-only mount
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"cannot write into {str(parent)!r}: {e.strerror or e}",
+                         parameter=parameter) from None
     return target
 
 

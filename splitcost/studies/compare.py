@@ -249,7 +249,8 @@ def fastest_split(request: PricingRequest, depth: int | None = None) -> Scenario
 def raw_input_note(pr: PricingRequest) -> RawInputNote | None:
     """Note when the raw input as uint8 pixels is smaller than the encoded Z_b."""
     raw_pixels = sum(m.numel for m in pr.backbone.trace.inputs)
-    zb = pr.payload.encoded_bytes(sum(m.numel for m in pr.backbone.trace.outputs))
+    out = pr.cut("output")  # Z_b as MTL-Split sends it: once per storage
+    zb = pr.payload.encoded_bytes(out.payload_numel, len(out.payload))
     return RawInputNote(raw_pixels, zb, pr.payload.label) if raw_pixels < zb else None
 
 

@@ -41,9 +41,9 @@ from splitcost.deploy.measurement.spawn import spawn_server
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
-    "Accepts",
     "PHASES",
     "START_TIMEOUT_S",
+    "Accepts",
     "Edge",
     "MeasureError",
     "MeasureResult",
