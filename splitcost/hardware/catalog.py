@@ -103,8 +103,33 @@ def _is_path(text: str) -> bool:
     return text.endswith(".toml") or os.sep in text or "/" in text
 
 
+def _public(parameter: str, e: InputError) -> InputError:
+    """An error of :func:`load_device` or :func:`load_link`, said of their own parameters."""
+    if e.parameter == "profiles":
+        return InputError(e.message, parameter="extra")
+    return e.about(parameter)
+
+
 def load_device(name: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Device:
     """A device by name (``jetson-nano-4gb``) or by TOML path (``host.toml``)."""
+    try:
+        return find_device(name, extra)
+    except InputError as e:
+        raise _public("name", e) from None
+
+
+def load_link(text: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Link:
+    """A link by name (``lte``), by TOML path, or a bare rate (``1gbps``: an ideal link)."""
+    try:
+        return find_link(text, extra)
+    except InputError as e:
+        raise _public("text", e) from None
+
+
+def find_device(name: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Device:
+    """:func:`load_device`, its errors naming no parameter but ``profiles`` (the caller's)."""
+    if not isinstance(name, str):
+        raise InputError(f"expected a device name or profile file, got {name!r}")
     if _is_path(name):
         return _parse_device(Path(name))
     files = _files("devices", search_dirs(extra))
@@ -113,8 +138,11 @@ def load_device(name: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Devi
     return _parse_device(files[name])
 
 
-def load_link(text: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Link:
-    """A link by name (``lte``), by TOML path, or a bare rate (``1gbps``: an ideal link)."""
+def find_link(text: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Link:
+    """:func:`load_link`, its errors naming no parameter but ``profiles`` (the caller's)."""
+    if not isinstance(text, str):
+        raise InputError(f"expected a link name, a rate such as '1gbps', or a profile file, "
+                         f"got {text!r}")
     if _is_path(text) and not text.strip().endswith("/s"):
         return _parse_link(Path(text))
     files = _files("links", search_dirs(extra))
@@ -374,8 +402,8 @@ class LinkCatalog(Notebook):
 
 
 def device_catalog(extra: Sequence[str | os.PathLike[str]] = ()) -> DeviceCatalog:
-    return DeviceCatalog(tuple(load_device(n, extra) for n in device_names(extra)))
+    return DeviceCatalog(tuple(find_device(n, extra) for n in device_names(extra)))
 
 
 def link_catalog(extra: Sequence[str | os.PathLike[str]] = ()) -> LinkCatalog:
-    return LinkCatalog(tuple(load_link(n, extra) for n in link_names(extra)))
+    return LinkCatalog(tuple(find_link(n, extra) for n in link_names(extra)))

@@ -267,11 +267,13 @@ def user_code(what: str) -> Iterator[None]:
                              "builds models without weights and without network access: pass "
                              "no pretrained weights (e.g. --backbone-arg weights=None)",
                              parameter="backbone") from e
-        hint = ""
-        if isinstance(e, TypeError) and "argument" in first:
+        hint, parameter = "", "backbone"
+        if isinstance(e, TypeError) and "unexpected keyword argument" in first:
+            hint, parameter = "; check the --backbone-arg names", "backbone_args"
+        elif isinstance(e, TypeError) and "argument" in first:
             hint = "; give the factory's arguments with --backbone-arg NAME=VALUE"
         raise InputError(f"{what or 'the factory'} raised {said}{hint}",
-                         parameter="backbone") from e
+                         parameter=parameter) from e
 
 
 def _check_module(model: object) -> nn.Module:

@@ -205,6 +205,11 @@ def compare_request(request: PricingRequest, *, cuts: Sequence[str] = (),
     prices every module-boundary cut and keeps the fastest that fits."""
     if isinstance(cuts, str) or not isinstance(cuts, Sequence):
         raise InputError(f"expected a list of cut names, got {cuts!r}", parameter="cuts")
+    if not all(isinstance(c, str) for c in cuts):
+        raise InputError(f"expected cut names such as 'layer3', got {list(cuts)!r}",
+                         parameter="cuts")
+    if not isinstance(what_if, bool):
+        raise InputError(f"expected True or False, got {what_if!r}", parameter="what_if")
     extra = []
     for name in cuts:
         try:

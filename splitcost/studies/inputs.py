@@ -15,7 +15,7 @@ from typing import Any
 from splitcost import defaults as D
 from splitcost.errors import InputError, choice, positive_int
 from splitcost.errors import positive_number as positive_number  # re-exported for the studies
-from splitcost.hardware.catalog import load_device, load_link
+from splitcost.hardware.catalog import find_device, find_link
 from splitcost.hardware.device import Device
 from splitcost.hardware.encoding import Encoding, input_encoding, payload_encoding
 from splitcost.hardware.link import Link, ideal_link
@@ -37,7 +37,7 @@ def device_of(value: object, profiles: Profiles = (), parameter: str = "device")
         raise InputError(f"expected a device name or profile file, got {value!r}",
                          parameter=parameter)
     try:
-        return load_device(os.fspath(value), profiles)
+        return find_device(os.fspath(value), profiles)
     except InputError as e:
         raise e.about(parameter) from None
 
@@ -56,7 +56,7 @@ def link_of(value: object, profiles: Profiles = (), parameter: str = "link") -> 
         raise InputError(f"expected a link name, a rate such as '1gbps', or bits per second, "
                          f"got {value!r}", parameter=parameter)
     try:
-        return load_link(os.fspath(value), profiles)
+        return find_link(os.fspath(value), profiles)
     except InputError as e:
         raise e.about(parameter) from None
 
