@@ -38,6 +38,8 @@ FAST_CASES = {
     "test_halves_compose_to_the_whole": ("resnet18-layer1.0.conv1", "mobilenet-output"),
     "test_every_listed_format_parses": ("report", "devices"),
     "test_other_formats": ("markdown",),
+    "test_timm_matches_flop_counter": ("resnet18",),
+    "test_transformers_matches_flop_counter": ("bert",),
 }
 # Bad-input rows of the commands that build a real network before they fail.
 SLOW_PREFIXES = {"test_cli_bad_input": ("export ", "measure ")}

@@ -203,8 +203,8 @@ def hf_factory(config: Any) -> Callable[[], nn.Module]:
     return factory
 
 
-def _hf_hidden(model: nn.Module, *inputs: torch.Tensor) -> Any:
-    kwargs: dict[str, Any] = {"return_dict": True}
+def _hf_hidden(model: nn.Module, *inputs: torch.Tensor, **given: Any) -> Any:
+    kwargs: dict[str, Any] = {"return_dict": True, **given}
     if "use_cache" in inspect.signature(model.forward).parameters:
         kwargs["use_cache"] = False  # a key/value cache is for generation, not one pass
     out = model(*inputs, **kwargs)
@@ -212,8 +212,32 @@ def _hf_hidden(model: nn.Module, *inputs: torch.Tensor) -> Any:
     return hidden if hidden is not None else out[0]
 
 
-def hf_backbone(model: nn.Module) -> nn.Module:
-    return Adopted(model, _hf_hidden, None)
+def _hf_hidden_masked(model: nn.Module, *inputs: torch.Tensor) -> Any:
+    """:func:`_hf_hidden` with an explicit all-ones attention mask beside the token ids."""
+    ids = inputs[0]
+    mask = torch.ones(ids.shape, dtype=torch.long, device=ids.device)
+    return _hf_hidden(model, ids, *inputs[1:], attention_mask=mask)
+
+
+EAGER_NOTE = ("attention as transformers' eager kernel with an all-ones mask (its sdpa mask code "
+              "reads tensor values)")
+
+
+def hf_backbone(model: nn.Module, inputs: Sequence[torch.Tensor]) -> tuple[nn.Module, str]:
+    """The base model's backbone, and a note when it is traced another way than by default.
+
+    Causal decoders (GPT-2, Llama) build their attention mask by reading tensor values when
+    transformers' default ``sdpa`` attention is used, which a meta trace cannot follow: they are
+    traced with the ``eager`` attention kernel and an explicit all-ones mask instead (the same
+    MACs; the eager kernel holds the score matrix, as it does on a real run).
+    """
+    if not inputs or used_children(model, _hf_hidden, inputs) is not None:
+        return Adopted(model, _hf_hidden, None), ""
+    if len(inputs) != 1 or inputs[0].is_floating_point() or not hasattr(
+            model, "set_attn_implementation"):
+        return Adopted(model, _hf_hidden, None), ""  # the trace says why, in one line
+    model.set_attn_implementation("eager")
+    return Adopted(model, _hf_hidden_masked, None), EAGER_NOTE
 
 
 def hf_default_input(config: Any) -> tuple[tuple[int, ...], str]:

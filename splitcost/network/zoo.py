@@ -441,7 +441,10 @@ def _build_library(info: BackboneInfo, real: bool, spec: InputSpec | None
     with warnings_quiet():
         model, how = _build(factory, real, what)
     if prefix == "hf":
-        return libraries.hf_backbone(model), how
+        inputs = [torch.empty((1, *i.shape), dtype=getattr(torch, i.dtype))
+                  for i in (spec.all if spec is not None else ())]
+        backbone, note = libraries.hf_backbone(model, inputs)
+        return backbone, f"{how}; {note}" if note else how
     if info.whole:
         return model, how
     shape = spec.shape if spec is not None else libraries.timm_default_input(model)
