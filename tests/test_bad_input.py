@@ -549,7 +549,7 @@ def test_a_bom_is_accepted(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     path = tmp_path / "devices" / DEVICE.name
     path.parent.mkdir()
     path.write_bytes(b"\xef\xbb\xbf" + DEVICE.read_bytes())
-    code, out, err = _run(capsys, ["report", "--device", str(path), "--format", "json"])
+    code, _, err = _run(capsys, ["report", "--device", str(path), "--format", "json"])
     assert code == 0, err
 
 

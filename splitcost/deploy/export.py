@@ -328,15 +328,18 @@ def load_split(out: str | os.PathLike[str]) -> tuple[torch.nn.Module, torch.nn.M
                          parameter="out") from None
     except ValueError as e:
         raise InputError(f"{out_dir / MANIFEST}: not valid JSON: {e}", parameter="out") from None
-    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict):
+        raise InputError(f"{out_dir / MANIFEST}: not a manifest", parameter="out")
+    files = manifest.get("files")
     digests = files.get("sha256") if isinstance(files, dict) else None
-    if manifest.get("manifest_version") != MANIFEST_VERSION or not isinstance(digests, dict):
+    if (manifest.get("manifest_version") != MANIFEST_VERSION or not isinstance(files, dict)
+            or not isinstance(digests, dict)):
         raise InputError(f"{out_dir / MANIFEST}: manifest version "
                          f"{manifest.get('manifest_version')!r}, this splitcost reads "
                          f"{MANIFEST_VERSION}; export again", parameter="out")
     for role in ("edge", "server"):
         name = files.get(role)
-        if name not in digests:
+        if not isinstance(name, str) or name not in digests:
             raise InputError(f"{out_dir / MANIFEST}: names no {role} file", parameter="out")
         path = out_dir / name
         if not path.is_file():

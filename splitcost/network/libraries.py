@@ -68,11 +68,13 @@ class Adopted(nn.Module):
 
     def train(self, mode: bool = True) -> Adopted:
         super().train(mode)
-        self.model.training = mode  # the library's forward may read its own flag
+        model: nn.Module = self.__dict__["model"]
+        model.training = mode  # the library's forward may read its own flag
         return self
 
     def forward(self, *inputs: torch.Tensor) -> Any:
-        return self._run(self.model, *inputs)
+        run: Callable[..., Any] = self.__dict__["_run"]
+        return run(self.__dict__["model"], *inputs)
 
 
 def used_children(model: nn.Module, run: Callable[..., Any], inputs: Sequence[torch.Tensor]
@@ -117,7 +119,8 @@ def check_timm(name: str) -> str:
 
 
 def _timm_features(model: nn.Module, *inputs: torch.Tensor) -> Any:
-    return model.forward_features(*inputs)  # type: ignore[operator]
+    forward_features: Callable[..., Any] = getattr(model, "forward_features")  # noqa: B009
+    return forward_features(*inputs)
 
 
 def timm_factory(name: str, args: Args) -> Callable[[], nn.Module]:
@@ -193,11 +196,11 @@ def hf_factory(config: Any) -> Callable[[], nn.Module]:
     from transformers import AutoModel
 
     def factory() -> nn.Module:
-        model_class = AutoModel._model_mapping[type(config)]  # the class from_config builds
+        model_class: Any = AutoModel._model_mapping[type(config)]  # what from_config builds
         extra = {}
-        if "add_pooling_layer" in inspect.signature(model_class.__init__).parameters:
+        if "add_pooling_layer" in inspect.signature(model_class).parameters:
             extra["add_pooling_layer"] = False
-        model: nn.Module = AutoModel.from_config(config, **extra)
+        model: nn.Module = AutoModel.from_config(config, **extra)  # type: ignore[no-untyped-call]
         return model
 
     return factory
@@ -236,7 +239,8 @@ def hf_backbone(model: nn.Module, inputs: Sequence[torch.Tensor]) -> tuple[nn.Mo
     if len(inputs) != 1 or inputs[0].is_floating_point() or not hasattr(
             model, "set_attn_implementation"):
         return Adopted(model, _hf_hidden, None), ""  # the trace says why, in one line
-    model.set_attn_implementation("eager")
+    switch: Callable[[str], None] = getattr(model, "set_attn_implementation")  # noqa: B009
+    switch("eager")
     return Adopted(model, _hf_hidden_masked, None), EAGER_NOTE
 
 

@@ -30,7 +30,7 @@ def profile(
     training: bool = False,
     optimizer: str = "adamw",
     frozen: Sequence[str] = (),
-    backbone_args: Mapping[str, Any] | Sequence[str] | None = None,
+    backbone_args: Mapping[str, Any] | Sequence[str] | Sequence[tuple[str, Any]] | None = None,
 ) -> Profile:
     """Profile a backbone by name (``"efficientnet"``, ``"resnet50"``, ``"timm:resnet50"``,
     ``"hf:bert"``, ``"pkg.mod:factory"``) or an ``nn.Module`` (left untouched: a meta twin is

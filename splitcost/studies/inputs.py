@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from splitcost import defaults as D
-from splitcost.errors import InputError, choice, positive_int
-from splitcost.errors import positive_number as positive_number  # re-exported for the studies
+from splitcost.errors import InputError, choice
+from splitcost.errors import positive_int as positive_int  # re-exported for the studies
+from splitcost.errors import positive_number as positive_number
 from splitcost.hardware.catalog import find_device, find_link
 from splitcost.hardware.device import Device
 from splitcost.hardware.encoding import Encoding, input_encoding, payload_encoding

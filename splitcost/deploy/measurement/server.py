@@ -163,10 +163,10 @@ def handle(conn: socket.socket, cfg: SplitConfig, split: SplitNet, timeout: floa
             elif kind == "probe":
                 send_frame(conn, encode("ack", meta={"bytes": raw.size}))
             elif kind == "infer":
-                why = accepts.check(raw)
-                if why is not None:
-                    _reply_error(conn, why)
-                    return Outcome.REFUSED, why
+                misfit = accepts.check(raw)
+                if misfit is not None:
+                    _reply_error(conn, misfit)
+                    return Outcome.REFUSED, misfit
                 try:
                     answer = _infer(raw, split)
                 except (RuntimeError, ValueError, TypeError, IndexError) as e:
