@@ -40,7 +40,9 @@ class Field:
     allow_zero: bool = False
     cited: bool = True  # a figure: it must have a [sources] entry when present
     write_unit: str = ""  # the unit of the comment the writer puts beside the base-unit value
-    floor: float | None = None  # in base units: below it a value is a typo, not hardware
+    # in base units: below it a value is a typo, not hardware (efficiencies go as low as a
+    # calibration fits them: a memory-bound class can reach 0.1% of the FLOP peak)
+    floor: float | None = None
 
     @property
     def table(self) -> str:
@@ -85,15 +87,15 @@ DEVICE_FIELDS: tuple[Field, ...] = (
     Field("compute.latency_error", Holds.ERROR, "validated relative error of the latency model "
           "(the reports' likely range)", required=False),
     Field("compute.efficiency.conv", Holds.FRACTION, "achieved fraction of peak: dense "
-          "convolution", floor=1e-3),
+          "convolution", floor=1e-6),
     Field("compute.efficiency.depthwise", Holds.FRACTION, "depthwise and grouped convolution",
-          floor=1e-3),
-    Field("compute.efficiency.matmul", Holds.FRACTION, "linear, matmul, attention", floor=1e-3),
+          floor=1e-6),
+    Field("compute.efficiency.matmul", Holds.FRACTION, "linear, matmul, attention", floor=1e-6),
     Field("compute.efficiency.elementwise", Holds.FRACTION, "pointwise, normalisation, softmax",
-          floor=1e-3),
-    Field("compute.efficiency.pool", Holds.FRACTION, "pooling", floor=1e-3),
+          floor=1e-6),
+    Field("compute.efficiency.pool", Holds.FRACTION, "pooling", floor=1e-6),
     Field("compute.efficiency.memory", Holds.FRACTION, "fraction of memory bandwidth achieved "
-          "by memory-bound operators", floor=1e-3),
+          "by memory-bound operators", floor=1e-6),
     Field("power.active", _Q, "board power while computing", required=False, unit=Kind.POWER,
           write_unit="W", floor=1e-3),
     Field("power.idle", _Q, "board power while idle or waiting on the radio", required=False,
