@@ -142,10 +142,10 @@ class ModelArgs:
     """Which network, on which input: what ``profile()`` is given."""
 
     backbone: str
-    backbone_args: list[str] | None
     input_shape: str
     batch: int
     precision: str
+    backbone_args: list[str] | None = None
 
 
 @dataclass(frozen=True)

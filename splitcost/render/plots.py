@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
