@@ -22,7 +22,7 @@ FUNCTIONS = ("profile", "compare", "sweep", "plan", "pricing_request", "to_text"
              "load_device", "load_link")
 PRICING_OPTIONS = ("device", "server", "link", "memory_model", "payload_dtype",
                    "payload_compression", "input_dtype", "images", "hidden", "processes",
-                   "profiles")
+                   "profiles", "branch", "fan_out", "relay_link")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,12 @@ _rows(PRICED, "tasks", {"tuple of floats": ((3.0, 2.0), "integers"), "float": (3
                         "long text": ("9" * 5000, "characters"), "dict": ({}, "got dict")})
 _rows(PRICED, "device", {"int": (3, "device name"), "unknown": ("jetson", "closest"),
                          "empty": ("", "unknown device")})
-_rows(PRICED, "server", {"int": (3, "device name"), "unknown": ("rtx", "closest")})
+_rows(PRICED, "server", {"int": (3, "server name"), "unknown": ("rtx", "closest"),
+                         "empty list": ([], "server name")})
+_rows(PRICED, "branch", {"int": (3, "cut name"), "empty": ("", "cut name"),
+                         "unknown": ("layer9", "unknown cut")})
+_rows(PRICED, "fan_out", {"unknown": ("broadcast", "unicast, relay"), "int": (3, "unicast")})
+_rows(PRICED, "relay_link", {"unknown": ("wify", "closest"), "tiny": (1e-30, "below any real")})
 _rows(PRICED, "link", {"tiny": (1e-30, "below any real"), "zero": (0, "more than zero"),
                        "nan": (float("nan"), "finite"), "list": ([1e9], "link name"),
                        "unknown": ("wify", "closest")})
@@ -103,6 +108,11 @@ _rows(("plan",), "fps", {"zero": (0, "positive"), "text": ("fast", "positive"),
                          "inf": (float("inf"), "positive")})
 _rows(("plan",), "ingress_bps", {"zero": (0, "positive"), "text": ("10", "with a unit"),
                                  "tiny": ("1e-30bps", "below")})
+_rows(("plan",), "max_batch", {"zero": (0, "at least 1"), "float": (2.5, "integer")})
+_rows(("plan",), "max_queue_delay", {"text": ("fast", "duration"), "negative": (-1, "0 to 10 s"),
+                                     "huge": (99, "0 to 10 s")})
+_rows(("plan",), "slo", {"text": ("fast", "duration"), "zero": (0, "positive"),
+                         "zero ms": ("0ms", "more than zero")})
 _rows(("plan",), "concurrency", {"zero": (0, "at least 1"), "float": (1.5, "integer")})
 _rows(("to_text",), "result", {"int": (3, "no view"), "name": ("mobilenet", "no view")})
 _rows(("to_text",), "fmt", {"unknown": ("xml", "expected one of"), "int": (3, "expected one of")})

@@ -7,6 +7,7 @@ CLI writes the flag instead).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -215,16 +216,17 @@ def batcher_of(max_batch: object, max_queue_delay: object) -> tuple[int, float]:
     return batch, delay
 
 
-def slo_of(slo: object) -> float | None:
-    """A latency limit: a duration such as ``150ms``, or seconds; None: no limit."""
+def slo_of(slo: object, parameter: str = "slo_s") -> float | None:
+    """A latency limit: a duration such as ``150ms``, or seconds; None: no limit. Errors name
+    ``parameter``."""
     if slo is None:
         return None
     if isinstance(slo, str):
         try:
             return parse_duration(slo)
         except InputError as e:
-            raise e.about("slo_s") from None
-    return positive_number("slo_s", slo, "seconds")
+            raise e.about(parameter) from None
+    return positive_number(parameter, slo, "seconds")
 
 
 def pricing_inputs(
