@@ -55,6 +55,8 @@ FAST_CASES = {
     "test_half_precision_traces_the_same": ("mobilenet_v3_small",),
     "test_a_cached_profile_prices_exactly_like_a_fresh_one": ("mobilenet-options1",),
     "test_a_damaged_entry_is_a_miss_that_says_so": ("<lambda>-digest0",),
+    "test_timm_matches_flop_counter": ("resnet18",),
+    "test_transformers_matches_flop_counter": ("bert",),
 }
 # Bad-input rows of the commands that build a real network before they fail.
 SLOW_PREFIXES = {"test_cli_bad_input": ("export ", "measure ")}

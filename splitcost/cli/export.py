@@ -40,10 +40,15 @@ def export(
         raise e.about("input_shape") from None
     classes = [t.classes for t in parse_tasks(tasks)]
     payload_encoding(payload_dtype)
+    if spec.more or spec.dtype != "float32":
+        raise InputError(f"the split network runs on one float32 input; got {spec}",
+                         parameter="input_shape")
 
     import torch
 
-    from splitcost.deploy.export import export_split
+    from splitcost.deploy.export import check_out, export_split
+
+    check_out(out)
     from splitcost.deploy.mtl import build_mtl
 
     with torch.random.fork_rng(devices=[]):

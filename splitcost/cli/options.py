@@ -46,11 +46,17 @@ def _opt(name: str, kind: Any, default: Any, *decls: str, help: str) -> Opt:
 
 OPTIONS: dict[str, Opt] = {o.name: o for o in (
     _opt("backbone", str, D.BACKBONE, "--backbone", "-b",
-         help="vgg, mobilenet, efficientnet (the paper's), any torchvision classifier "
-         "(resnet50, vit_b_16, ...), or package.module:factory for your own model. "
-         "A factory is imported and called: it runs your code."),
+         help="vgg, mobilenet, efficientnet (the paper's), any torchvision classifier, "
+         "detection or segmentation model (resnet50, vit_b_16, fasterrcnn_resnet50_fpn), "
+         "timm:NAME, hf:MODEL_TYPE_OR_CONFIG (transformers, from a config: no weights, no "
+         "download), or package.module:factory for your own model. A factory is imported and "
+         "called: it runs your code."),
+    _opt("backbone_args", list[str] | None, None, "--backbone-arg",
+         help="NAME=VALUE keyword argument of the backbone's factory (repeatable): "
+         "num_hidden_layers=4, drop_rate=0.1, num_classes=10."),
     _opt("input_shape", str, D.INPUT_SHAPE, "--input", "-i",
-         help="One sample's shape, batch excluded: 3x224x224; 128:int64 for 128 token ids."),
+         help="One sample's shape, batch excluded: 3x224x224; 128:int64 for 128 token ids; "
+         "several inputs with commas: 3x224x224,128:int64."),
     _opt("batch", int, D.BATCH, "--batch", help="Batch size of one inference."),
     _opt("no_cache", bool, D.NO_CACHE, "--no-cache",
          help="Trace the network even if its profile is cached, and store nothing (see "
@@ -143,6 +149,7 @@ class ModelArgs:
     batch: int
     precision: str
     no_cache: bool = D.NO_CACHE  # (explore builds one to check its model options)
+    backbone_args: list[str] | None = None
 
 
 @dataclass(frozen=True)

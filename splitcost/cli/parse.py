@@ -33,6 +33,9 @@ def model_spec(m: ModelArgs) -> tuple[InputSpec, str]:
         raise e.about("input_shape") from None
     if m.batch < 1:
         raise InputError(f"expected an integer of at least 1, got {m.batch}", parameter="batch")
+    if m.batch > 1 << 20:
+        raise InputError(f"expected at most {1 << 20:,}, got {m.batch:,}", parameter="batch")
+    backbone_args(m)
     try:
         dtype = parse_dtype(m.precision)
     except InputError as e:
@@ -60,7 +63,8 @@ def traced(m: ModelArgs, *, whole: bool = False, cache: ProfileCache | None = No
 
     cache = cache or profile_cache(m)
     p, events = cached_profile(m.backbone, spec, cache=cache, batch=m.batch, whole=whole,
-                               dtype=dtype, **training)
+                               dtype=dtype,
+                               backbone_args=backbone_args(m), **training)
     cache_notes(events)
     return p
 
@@ -85,6 +89,12 @@ def cache_notes(events: Sequence[CacheEvent]) -> None:
         note = event_note(e)
         if note:
             sys.stderr.write(f"splitcost: note: {note}\n")
+
+
+def backbone_args(m: ModelArgs) -> tuple[tuple[str, Any], ...]:
+    from splitcost.network.backbone_args import parse_backbone_args
+
+    return parse_backbone_args(list(m.backbone_args or ()))
 
 
 def pricing(p: PricingArgs, *, images: int = 1, processes: str = "one") -> PricingInputs:

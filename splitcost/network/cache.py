@@ -448,13 +448,15 @@ def cached_profile(
     training: bool = False,
     optimizer: str = "adamw",
     frozen: Sequence[str] = (),
+    backbone_args: tuple[tuple[str, Any], ...] = (),
 ) -> tuple[Profile, tuple[CacheEvent, ...]]:
     """:func:`splitcost.network.profiler.profile` of a backbone name through ``cache``: a hit
     imports no torch; a miss traces and stores the profile. ``cache=None`` traces."""
     options = (optimizer, tuple(frozen)) if training else None
     events: list[CacheEvent] = []
     key = None
-    if cache is not None and is_user_factory(backbone):
+    # The key names one input and no factory arguments: a network built otherwise is traced.
+    if cache is not None and (is_user_factory(backbone) or backbone_args or spec.more):
         events.append(CacheEvent(CacheEventKind.NOT_CACHED, backbone.strip(), ""))
     elif cache is not None:
         key = cache.backbone_key(backbone, spec, batch=batch, whole=whole, dtype=dtype,
@@ -467,7 +469,7 @@ def cached_profile(
     from splitcost.network.profiler import profile  # torch: only on a miss
 
     fresh = profile(backbone, spec, batch=batch, whole=whole, dtype=dtype, training=training,
-                    optimizer=optimizer, frozen=frozen)
+                    optimizer=optimizer, frozen=frozen, backbone_args=backbone_args)
     # Only what the zoo resolved to the key's own name is stored (a name resolved otherwise,
     # by a future source of networks, is traced each time until its key says what it needs).
     if (key is not None and cache is not None and fresh.backbone.source == "torchvision"

@@ -445,8 +445,7 @@ def run_trace(
             output = model(*inputs)
     except TraceError:
         raise
-    except (RuntimeError, ValueError, TypeError, IndexError, KeyError, NotImplementedError,
-            AssertionError, ZeroDivisionError) as e:
+    except Exception as e:
         # The network itself refused this input (shape checks, asserts): say where, in one line.
         module = rec.module_stack[-1] if len(rec.module_stack) > 1 else ""
         op = rec.current_op or "its forward"
@@ -460,6 +459,8 @@ def run_trace(
         model.train(was_training)
     out_tensors = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
     out_meta = tuple(rec.meta(t, "activation") for t in out_tensors)
+    layouts = tuple((int(t.storage_offset()), tuple(int(d) for d in t.stride()))
+                    for t in out_tensors)
     del output, out_tensors
     rec.close()
     outputs_set = {m.storage for m in out_meta}
@@ -487,4 +488,5 @@ def run_trace(
         torchinfo_input_bytes=int(torchinfo_input),
         fallback_ops=tuple(dict.fromkeys(rec.fallback_ops)),
         unsupported_ops=tuple(sorted(rec.unsupported)),
+        output_layouts=layouts,
     )

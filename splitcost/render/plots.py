@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -310,6 +311,13 @@ def check_path(path: str | os.PathLike[str], parameter: str = "path") -> Path:
         raise InputError(f"folder {str(parent)!r} does not exist", parameter=parameter)
     if target.is_dir():
         raise InputError(f"{str(path)!r} is a folder", parameter=parameter)
+    try:  # really create a file there: permission bits say little to root or on a read-only mount
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"cannot write into {str(parent)!r}: {e.strerror or e}",
+                         parameter=parameter) from None
     return target
 
 

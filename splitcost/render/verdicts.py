@@ -205,4 +205,7 @@ def verdict(result: object) -> str:
         return sweep_verdict(result)
     if isinstance(result, Plan):
         return plan_verdict(result)
-    raise TypeError(f"no verdict for a {type(result).__name__}")
+    from splitcost.errors import InputError
+
+    raise InputError(f"expected a Report, a Sweep or a Plan, got a {type(result).__name__}",
+                     parameter="result")

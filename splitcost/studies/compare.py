@@ -205,6 +205,11 @@ def compare_request(request: PricingRequest, *, cuts: Sequence[str] = (),
     prices every module-boundary cut and keeps the fastest that fits."""
     if isinstance(cuts, str) or not isinstance(cuts, Sequence):
         raise InputError(f"expected a list of cut names, got {cuts!r}", parameter="cuts")
+    if not all(isinstance(c, str) for c in cuts):
+        raise InputError(f"expected cut names such as 'layer3', got {list(cuts)!r}",
+                         parameter="cuts")
+    if not isinstance(what_if, bool):
+        raise InputError(f"expected True or False, got {what_if!r}", parameter="what_if")
     extra = []
     for name in cuts:
         try:
@@ -249,7 +254,8 @@ def fastest_split(request: PricingRequest, depth: int | None = None) -> Scenario
 def raw_input_note(pr: PricingRequest) -> RawInputNote | None:
     """Note when the raw input as uint8 pixels is smaller than the encoded Z_b."""
     raw_pixels = sum(m.numel for m in pr.backbone.trace.inputs)
-    zb = pr.payload.encoded_bytes(sum(m.numel for m in pr.backbone.trace.outputs))
+    out = pr.cut("output")  # Z_b as MTL-Split sends it: once per storage
+    zb = pr.payload.encoded_bytes(out.payload_numel, len(out.payload))
     return RawInputNote(raw_pixels, zb, pr.payload.label) if raw_pixels < zb else None
 
 

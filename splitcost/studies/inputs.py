@@ -15,7 +15,9 @@ from typing import Any
 
 from splitcost import defaults as D
 from splitcost.errors import InputError, choice
-from splitcost.hardware.catalog import load_device, load_link
+from splitcost.errors import positive_int as positive_int  # re-exported for the studies
+from splitcost.errors import positive_number as positive_number
+from splitcost.hardware.catalog import find_device, find_link
 from splitcost.hardware.device import Device
 from splitcost.hardware.encoding import Encoding, input_encoding, payload_encoding
 from splitcost.hardware.link import Link, ideal_link
@@ -30,31 +32,6 @@ from splitcost.units import Kind, parse_duration, parse_quantity
 Profiles = Sequence[str | os.PathLike[str]]
 
 
-def positive_int(parameter: str, value: object, *, at_least: int = 1,
-                 at_most: int | None = None) -> int:
-    """An integer (not a bool, not a float) within bounds."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"expected an integer, got {type(value).__name__} {value!r}",
-                         parameter=parameter)
-    if value < at_least:
-        raise InputError(f"expected at least {at_least}, got {value}", parameter=parameter)
-    if at_most is not None and value > at_most:
-        raise InputError(f"expected at most {at_most:,}, got {value:,}", parameter=parameter)
-    return value
-
-
-def positive_number(parameter: str, value: object, what: str) -> float:
-    """A finite number above zero (``what`` says what it counts, for the message)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"expected a positive number of {what}, got {value!r}",
-                         parameter=parameter)
-    number = float(value)
-    if not (number > 0 and math.isfinite(number)):
-        raise InputError(f"expected a positive number of {what}, got {value!r}",
-                         parameter=parameter)
-    return number
-
-
 def device_of(value: object, profiles: Profiles = (), parameter: str = "device") -> Device:
     if isinstance(value, Device):
         return value
@@ -62,7 +39,7 @@ def device_of(value: object, profiles: Profiles = (), parameter: str = "device")
         raise InputError(f"expected a device name or profile file, got {value!r}",
                          parameter=parameter)
     try:
-        return load_device(os.fspath(value), profiles)
+        return find_device(os.fspath(value), profiles)
     except InputError as e:
         raise e.about(parameter) from None
 
@@ -81,7 +58,7 @@ def link_of(value: object, profiles: Profiles = (), parameter: str = "link") -> 
         raise InputError(f"expected a link name, a rate such as '1gbps', or bits per second, "
                          f"got {value!r}", parameter=parameter)
     try:
-        return load_link(os.fspath(value), profiles)
+        return find_link(os.fspath(value), profiles)
     except InputError as e:
         raise e.about(parameter) from None
 
@@ -246,16 +223,17 @@ def batcher_of(max_batch: object, max_queue_delay: object) -> tuple[int, float]:
     return batch, delay
 
 
-def slo_of(slo: object) -> float | None:
-    """A latency limit: a duration such as ``150ms``, or seconds; None: no limit."""
+def slo_of(slo: object, parameter: str = "slo_s") -> float | None:
+    """A latency limit: a duration such as ``150ms``, or seconds; None: no limit. Errors name
+    ``parameter``."""
     if slo is None:
         return None
     if isinstance(slo, str):
         try:
             return parse_duration(slo)
         except InputError as e:
-            raise e.about("slo_s") from None
-    return positive_number("slo_s", slo, "seconds")
+            raise e.about(parameter) from None
+    return positive_number(parameter, slo, "seconds")
 
 
 def pricing_inputs(

@@ -457,7 +457,7 @@ def plan(
     probability of missing it."""
     positive_int("devices", devices, at_most=10**9)
     batch, delay = batcher_of(max_batch, max_queue_delay)
-    slo_s = slo_of(slo)
+    slo_s = slo_of(slo, "slo")
     rate = positive_number("fps", fps, "inferences per second")
     positive_int("concurrency", concurrency, at_most=10**6)
     if isinstance(ingress_bps, str):

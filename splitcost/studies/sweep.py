@@ -233,6 +233,8 @@ def sweep(
                    hidden=hidden, profiles=profiles, branch=branch, fan_out=fan_out,
                    relay_link=relay_link)
     goal = Objective(choice("objective", objective, values(Objective)))
+    if not isinstance(every_op, bool):
+        raise InputError(f"expected True or False, got {every_op!r}", parameter="every_op")
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int)
                               or depth < 1):
         raise InputError(f"expected an integer of at least 1, got {depth!r}", parameter="depth")
