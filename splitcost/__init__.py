@@ -29,6 +29,8 @@ _LAZY = {
     "sweep": "splitcost.studies.sweep",
     "Sweep": "splitcost.studies.sweep",
     "plan": "splitcost.studies.plan",
+    "grid": "splitcost.studies.grid",
+    "GridPrices": "splitcost.pricing.grid",
     "Plan": "splitcost.studies.plan",
     "explore": "splitcost.studies.explore",
     "Explore": "splitcost.studies.explore",
@@ -50,6 +52,7 @@ _LAZY = {
 __all__ = [
     "Device",
     "Explore",
+    "GridPrices",
     "InputError",
     "Latency",
     "Link",
@@ -62,6 +65,7 @@ __all__ = [
     "compare",
     "explore",
     "figure",
+    "grid",
     "latency",
     "load_device",
     "load_link",
@@ -81,6 +85,7 @@ if TYPE_CHECKING:
     from splitcost.hardware.link import Link
     from splitcost.network.profile import Profile
     from splitcost.network.profiler import profile
+    from splitcost.pricing.grid import GridPrices
     from splitcost.pricing.latency import Latency
     from splitcost.pricing.request import PricingRequest
     from splitcost.render.plots import figure, save_figure
@@ -88,6 +93,7 @@ if TYPE_CHECKING:
     from splitcost.render.verdicts import verdict
     from splitcost.studies.compare import Report, compare
     from splitcost.studies.explore import Explore, explore
+    from splitcost.studies.grid import grid
     from splitcost.studies.inputs import pricing_request
     from splitcost.studies.latency import latency
     from splitcost.studies.plan import Plan, plan

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Mapping
 
 
@@ -63,3 +64,28 @@ def choice(parameter: str, value: object, allowed: Iterable[str]) -> str:
         raise InputError(f"expected one of {', '.join(options)}, got {value!r}",
                          parameter=parameter)
     return key
+
+
+def positive_int(parameter: str, value: object, *, at_least: int = 1,
+                 at_most: int | None = None) -> int:
+    """An integer (not a bool, not a float) within bounds."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"expected an integer, got {type(value).__name__} {value!r}",
+                         parameter=parameter)
+    if value < at_least:
+        raise InputError(f"expected at least {at_least}, got {value}", parameter=parameter)
+    if at_most is not None and value > at_most:
+        raise InputError(f"expected at most {at_most:,}, got {value:,}", parameter=parameter)
+    return value
+
+
+def positive_number(parameter: str, value: object, what: str) -> float:
+    """A finite number above zero (``what`` says what it counts, for the message)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"expected a positive number of {what}, got {value!r}",
+                         parameter=parameter)
+    number = float(value)
+    if not (number > 0 and math.isfinite(number)):
+        raise InputError(f"expected a positive number of {what}, got {value!r}",
+                         parameter=parameter)
+    return number

@@ -193,6 +193,11 @@ _LIMITS = {
 }
 
 
+# Below these, a positive value is a typo too: a link slower than 100 bit/s moves nothing a
+# network sends (and prices into 70-digit cells).
+_FLOORS = {Kind.RATE: 100.0}
+
+
 def _check_range(value: float, kind: Kind, text: object, allow_zero: bool) -> None:
     if not math.isfinite(value):
         raise InputError(f"expected a finite {kind.value}, got {text!r}")
@@ -202,6 +207,10 @@ def _check_range(value: float, kind: Kind, text: object, allow_zero: bool) -> No
     if value > _LIMITS[kind]:
         raise InputError(f"{text!r} is beyond any real {kind.value}; expected a form such as "
                          f"{_EXAMPLES[kind]}")
+    floor = _FLOORS.get(kind)
+    if floor is not None and 0 < value < floor:
+        raise InputError(f"{text!r} is below any real {kind.value} (at least {floor:g} bit/s); "
+                         f"expected a form such as {_EXAMPLES[kind]}")
 
 
 def parse_bytes(text: str | int | float, *, allow_zero: bool = False) -> int:
@@ -259,17 +268,27 @@ DTYPE_BYTES = {
 
 @dataclass(frozen=True)
 class InputSpec:
-    """One input of the network, batch excluded: ``3x224x224`` or ``1x128:int64``."""
+    """The network's input, batch excluded: ``3x224x224``, ``128:int64`` (128 token ids), or
+    several inputs, ``3x224x224,128:int64`` (the first one's shape and dtype, then ``more``)."""
 
     shape: tuple[int, ...]
     dtype: str = "float32"
+    more: tuple[InputSpec, ...] = ()  # the inputs after the first, each without ``more``
+
+    @property
+    def all(self) -> tuple[InputSpec, ...]:
+        """Every input, in the order the network's forward takes them."""
+        return (InputSpec(self.shape, self.dtype), *self.more)
 
     def __str__(self) -> str:
         text = "x".join(str(d) for d in self.shape)
-        return text if self.dtype == "float32" else f"{text}:{self.dtype}"
+        first = text if self.dtype == "float32" else f"{text}:{self.dtype}"
+        return ",".join([first, *(str(m) for m in self.more)])
 
 
-_SHAPE_FORM = "a shape such as 3x224x224 (batch excluded), optionally with a dtype: 1x128:int64"
+_SHAPE_FORM = ("a shape such as 3x224x224 (batch excluded), optionally with a dtype (128:int64 "
+               "for 128 token ids); several inputs separated by commas (3x224x224,128:int64)")
+MAX_INPUTS = 16
 
 
 def parse_dtype(text: str) -> str:
@@ -282,16 +301,33 @@ def parse_dtype(text: str) -> str:
 
 
 def parse_input(text: str) -> InputSpec:
-    """Parse ``3x224x224`` or ``1x128:int64`` into an InputSpec."""
-    raw = text.strip()
+    """Parse ``3x224x224``, ``128:int64`` or ``3x224x224,128:int64`` into an InputSpec."""
+    if not isinstance(text, str):
+        raise InputError(f"expected {_SHAPE_FORM}, got {type(text).__name__} {text!r}")
+    if len(text) > 400:
+        raise InputError(f"expected {_SHAPE_FORM}, got {len(text)} characters")
+    parts = [p for p in text.split(",")]
+    if len(parts) > MAX_INPUTS:
+        raise InputError(f"at most {MAX_INPUTS} inputs, got {len(parts)}")
+    if len(parts) > 1 and all(re.fullmatch(r"\s*\d+\s*", p) for p in parts):
+        raise InputError(f"commas separate inputs and x separates dimensions: write "
+                         f"{'x'.join(p.strip() for p in parts)} for one input, or give each "
+                         f"input its dtype (128:int64,128:int64); got {text!r}")
+    specs = [_one_input(p, text) for p in parts]
+    first = specs[0]
+    return InputSpec(first.shape, first.dtype, tuple(specs[1:]))
+
+
+def _one_input(part: str, text: str) -> InputSpec:
+    raw = part.strip()
     dtype = "float32"
     if ":" in raw:
         raw, dtype_text = raw.split(":", 1)
         dtype = parse_dtype(dtype_text)
-    parts = re.split(r"\s*[x×X,]\s*", raw.strip()) if raw.strip() else []
-    if not parts or any(not re.fullmatch(r"\d+", p) for p in parts):
+    dims_text = re.split(r"\s*[x×X]\s*", raw.strip()) if raw.strip() else []
+    if not dims_text or any(not re.fullmatch(r"\d{1,12}", p) for p in dims_text):
         raise InputError(f"expected {_SHAPE_FORM}, got {text!r}")
-    dims = tuple(int(p) for p in parts)
+    dims = tuple(int(p) for p in dims_text)
     if any(d <= 0 for d in dims):
         raise InputError(f"every dimension must be at least 1 in {text!r}; expected {_SHAPE_FORM}")
     if math.prod(dims) > 2**40:

@@ -18,6 +18,17 @@ def _no_user_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
 
 
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("profile-cache")
+
+
+@pytest.fixture(autouse=True)
+def _own_profile_cache(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> None:
+    """The commands' profile cache is one folder per test session, never the user's."""
+    monkeypatch.setenv("SPLITCOST_CACHE_DIR", str(session_cache))
+
+
 # The one list of what `make check` (pytest -m "not slow") skips and CI still runs: whole files
 # that start processes, train, export, measure or calibrate, and, of each long oracle sweep, every
 # case but a representative few (the paper's backbones, one residual and one depthwise network).
@@ -27,7 +38,8 @@ SLOW_TESTS = {"test_paper", "test_tiny_real_calibration_feeds_sweep",
               "test_tiny_onnxruntime_calibration_prices_a_report",
               "test_encoder_at_1024_tokens_batch_4",
               "test_vit_attention_is_what_fvcore_misses", "test_densenet_cut_names",
-              "test_vit_real_run_on_meta_paths"}
+              "test_vit_real_run_on_meta_paths", "test_a_whole_catalog_grid",
+              "test_a_cache_hit_imports_no_torch"}
 # test name -> parameter ids kept fast; every other case of that test is slow.
 FAST_CASES = {
     "test_macs_and_params_match_torchvision_metadata": (
@@ -38,9 +50,16 @@ FAST_CASES = {
     "test_payload_equals_the_real_run": ("resnet18-3",),
     "test_torchinfo_model_equals_torchinfo": ("mobilenet-32",),
     "test_halves_compose_to_the_whole": ("resnet18-layer1.0.conv1", "mobilenet-output"),
-    "test_every_listed_format_parses": ("report", "devices"),
+    "test_every_listed_format_parses": ("report", "devices", "cache"),
     "test_other_formats": ("markdown",),
     "test_kernels_match_onnxruntimes_optimised_graph": ("resnet18",),
+    "test_a_network_traces_the_same_with_and_without_rules": ("mobilenet_v3_small",
+                                                              "efficientnet_b0"),
+    "test_half_precision_traces_the_same": ("mobilenet_v3_small",),
+    "test_a_cached_profile_prices_exactly_like_a_fresh_one": ("mobilenet-options1",),
+    "test_a_damaged_entry_is_a_miss_that_says_so": ("<lambda>-digest0",),
+    "test_timm_matches_flop_counter": ("resnet18",),
+    "test_transformers_matches_flop_counter": ("bert",),
 }
 # Bad-input rows of the commands that build a real network before they fail.
 SLOW_PREFIXES = {"test_cli_bad_input": ("export ", "measure ")}

@@ -76,3 +76,57 @@ class DataDependent(nn.Module):
         if y.sum() > 0:
             return y
         return -y
+
+
+class Aliased(nn.Module):
+    """Returns one storage three times: ``{y, y, y.flatten(1)}`` (the issue's case), 1x16x32x32
+    float32 = 65,536 B crossing once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        y = self.conv(x)
+        return {"a": y, "b": y, "c": y.flatten(1)}
+
+
+class TwoSlices(nn.Module):
+    """Two disjoint halves of one storage and a strided view: each byte crosses once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        y = self.fc(x)  # batch x 8
+        return y[:, :4], y[:, 4:], y.t()
+
+
+class TwoInputs(nn.Module):
+    """An image and token ids: conv features and embedded tokens, concatenated per sample."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.embed = nn.Embedding(100, 8)
+
+    def forward(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.conv(image).flatten(1), self.embed(tokens).flatten(1)], dim=1)
+
+
+def raising() -> nn.Module:
+    """A factory that fails, as user code does."""
+    raise ValueError("this factory is broken")
+
+
+def downloading() -> nn.Module:
+    """A factory that tries to fetch weights (no network here): urllib's error."""
+    import urllib.error
+
+    raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+
+def sized(width: int, depth: int = 1) -> nn.Module:
+    """A factory that needs an argument: ``--backbone-arg width=8``."""
+    return nn.Sequential(*[nn.Linear(width, width) for _ in range(depth)])

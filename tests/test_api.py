@@ -33,14 +33,15 @@ def test_readme_snippet_runs_twice() -> None:
     assert first["r"].to_dict() == second["r"].to_dict()
     assert first["s"].best == second["s"].best
     assert first["f"].to_dict() == second["f"].to_dict()
+    assert first["g"].to_dict() == second["g"].to_dict()
 
 
 @pytest.mark.parametrize("name", ["profile", "compare", "sweep", "plan", "pricing_request",
-                                  "to_text", "verdict", "load_device", "load_link"])
+                                  "to_text", "verdict", "load_device", "load_link", "grid"])
 def test_public_functions_stay_functions(name: str) -> None:
     from importlib import import_module
 
-    for module in ("splitcost.studies.sweep", "splitcost.studies.plan",
+    for module in ("splitcost.studies.sweep", "splitcost.studies.plan", "splitcost.studies.grid",
                    "splitcost.studies.compare", "splitcost.network.profiler"):
         import_module(module)  # what a first call imports
     assert callable(getattr(splitcost, name))

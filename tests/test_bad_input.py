@@ -4,6 +4,7 @@ the field) and says what is expected; nothing is printed to stdout, no traceback
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,18 @@ _rows(TRACED, "--backbone", {
     "json:nothere": ("unknown factory in json", "closest"),
     "os:getcwd": ("the factory returned str, not a torch.nn.Module",),
     ":make": ("package.module:factory",),
+    "models:raising": ("--backbone", "models:raising() raised ValueError: this factory is broken"),
+    "models:downloading": ("--backbone", "tried to download", "URLError"),
+    "models:sized": ("missing 1 required positional argument: 'width'", "--backbone-arg"),
+    "timm:resnet5": ("unknown timm model", "closest"),
+    "hf:bret": ("unknown transformers model type", "closest: bert"),
+    "hf:google/vit-base-patch16-224": ("needs a download", "hf:bert"),
+    "torchvision.models:resnet999": ("unknown factory in torchvision.models", "resnet"),
+})
+_rows(TRACED, "--backbone-arg", {
+    "depth": ("--backbone-arg", "NAME=VALUE"),
+    "1x=2": ("--backbone-arg", "identifier"),
+    "nope=1": ("--backbone", "raised TypeError", "nope"),
 })
 _rows(TRACED, "--input", {
     "": ("--input", "3x224x224"),
@@ -42,6 +55,9 @@ _rows(TRACED, "--input", {
     "3xnanx224": ("--input", "3x224x224"),
     "3x999999999x999999999": ("--input", "too large"),
     "3x224x224:complex": ("--input", "unknown dtype"),
+    "3,224,224": ("--input", "commas separate inputs", "3x224x224"),
+    "3x224x224,128:int64": ("--input", "takes one image per sample"),
+    "1" * 400: ("--input",),
 })
 _rows(TRACED, "--batch", {
     "0": ("--batch", "at least 1"),
@@ -49,10 +65,12 @@ _rows(TRACED, "--batch", {
     "two": ("--batch", "integer"),
     "1.5": ("--batch", "integer"),
     "": ("--batch", "integer"),
+    "1e30": ("--batch", "integer"),
+    "2000000": ("--batch", "at most"),
 })
 _rows(TRACED, "--precision", {
     "fp64x": ("--precision", "unknown dtype"),
-    "int8": ("dtype must be one of",),
+    "int8": ("--precision", "must be one of"),
     "": ("--precision", "unknown dtype"),
 })
 _rows(PRICED, "--tasks", {
@@ -63,6 +81,7 @@ _rows(PRICED, "--tasks", {
     "3,,2": ("--tasks",),
     "": ("--tasks", "empty"),
     "100000": ("--tasks", "at most"),
+    "9" * 5000: ("--tasks", "5000 characters"),
 })
 _rows(PRICED, "--link", {
     "1gbsp": ("--link", "1gbps"),
@@ -74,6 +93,8 @@ _rows(PRICED, "--link", {
     "10 mb/s": ("--link", "ambiguous"),
     "": ("--link",),
     "missing.toml": ("--link", "cannot read profile"),
+    "1e-30bps": ("--link", "below any real data rate"),
+    "50 bit/s": ("--link", "below any real data rate"),
 })
 _rows(PRICED, "--device", {
     "jetson-nano-4g": ("--device", "unknown device", "closest: jetson-nano-4gb"),
@@ -82,7 +103,20 @@ _rows(PRICED, "--device", {
 })
 _rows(PRICED, "--server", {
     "rtx3090": ("--server", "unknown device", "rtx-3090"),
+    "rtx-3090:1,9": ("--server", "task 9 does not exist", "1 to 3"),
+    "rtx-3090:2": ("--server", "one server runs every task"),
+    "rtx-3090:1,1,2,3": ("--server", "names a task twice"),
+    "nothere:1,2,3": ("--server", "unknown device"),
 })
+_rows((*PRICED, "plot"), "--branch", {
+    "layer99": ("--branch", "unknown cut"),
+    " ": ("--branch", "expected a cut name"),
+    "op99999": ("--branch", "unknown cut"),
+})
+_rows((*PRICED, "plot"), "--fan-out", {"multicast": ("--fan-out", "unicast, relay"),
+                                        "": ("--fan-out", "unicast, relay")})
+_rows((*PRICED, "plot"), "--relay-link", {"wify": ("--relay-link", "unknown link"),
+                                           "0gbps": ("--relay-link", "more than zero")})
 _rows(PRICED, "--memory-model", {
     "peak": ("--memory-model", "inference, torchinfo"),
     "": ("--memory-model", "inference, torchinfo"),
@@ -134,13 +168,28 @@ _rows(("plan",), "--fps", {"0": ("--fps", "positive"), "-2": ("--fps",), "nan": 
                            "inf": ("--fps",), "fast": ("--fps",)})
 _rows(("plan",), "--ingress", {"10": ("--ingress", "with a unit"), "-1gbps": ("--ingress",)})
 _rows(("plan",), "--concurrency", {"0": ("--concurrency", "at least 1")})
+_rows(("plan", "plot"), "--max-batch", {"0": ("--max-batch", "at least 1"),
+                                        "many": ("--max-batch", "integer"),
+                                        "5000": ("--max-batch", "at most 4,096")})
+_rows(("plan", "plot"), "--max-queue-delay", {"2": ("--max-queue-delay", "with a unit"),
+                                              "-1ms": ("--max-queue-delay",),
+                                              "20s": ("--max-queue-delay", "from 0 to 10 s"),
+                                              "soon": ("--max-queue-delay",)})
+_rows(("plan",), "--slo", {"fast": ("--slo", "100ms"), "0ms": ("--slo", "more than zero"),
+                           "100": ("--slo", "with a unit"), "-5ms": ("--slo",)})
 _rows(PRICED, "--plot", {"x.jpg": ("--plot:", ".png, .svg or .pdf"),
-                         "/no/such/dir/x.png": ("--plot", "does not exist")})
+                         "/no/such/dir/x.png": ("--plot", "does not exist"),
+                         "{ro}/x.png": ("--plot", "cannot write into")})
 _rows((*TRACED, "devices", "links", "paper"), "--format", {
     "xml": ("--format", "expected one of"),
     "": ("--format",),
 })
-_rows((*PRICED, "devices", "links"), "--profiles", {"/no/such/dir": ("does not exist",)})
+_rows((*PRICED, "devices", "links"), "--profiles", {
+    "/no/such/dir": ("does not exist",),
+    "{tmp}/lte.toml": ("--profiles", "is a file", "--link FILE"),
+    "/" + "d" * 5000: ("--profiles", "File name too long"),
+})
+_rows(("cache",), "--format", {"xml": ("--format", "expected one of"), "": ("--format",)})
 
 
 EXPLORE = ("explore",)
@@ -157,7 +206,10 @@ _rows(EXPLORE, "--tasks", {"0": ("--tasks", "at least one task"), "3,,2": ("--ta
 _rows(EXPLORE, "--device", {"jetson": ("--device:", "unknown device", "jetson-nano-4gb"),
                             ",": ("--device:", "separated by commas")})
 _rows(EXPLORE, "--link", {"1gbsp": ("--link:", "1gbps"), "wifi5,": ("--link:", "commas")})
-_rows(EXPLORE, "--server", {"rtx": ("--server", "unknown device")})
+_rows(EXPLORE, "--server", {"rtx": ("--server", "unknown device"),
+                            "rtx-3090:2": ("--server", "one server runs every task")})
+_rows(EXPLORE, "--branch", {"layer99": ("--branch", "unknown cut"),
+                            " ": ("--branch", "expected a cut name")})
 _rows(EXPLORE, "--memory-model", {"peak": ("--memory-model",)})
 _rows(EXPLORE, "--payload-dtype", {"int4": ("--payload-dtype", "float32")})
 _rows(EXPLORE, "--payload-compression", {"0.5": ("--payload-compression", "at least 1")})
@@ -185,7 +237,10 @@ _rows(EXPORT + MEASURE, "--cut", {"layer9": ("unknown cut",)})
 _rows(EXPORT + MEASURE, "--seed", {"x": ("--seed", "integer")})
 _rows(EXPORT + MEASURE, "--format", {"xml": ("--format", "expected one of")})
 _rows(EXPORT, "--out", {"/no/such/dir/x": ("--out", "does not exist"),
-                        "/etc/passwd": ("--out", "not a folder")})
+                        "/etc/passwd": ("--out", "not a folder"),
+                        "{ro}/split": ("--out", "cannot write into"),
+                        "{tmp}": ("--out", "not a splitcost export")})
+_rows(EXPORT + MEASURE, "--input", {"3x32x32,8:int64": ("--input", "one float32 input")})
 _rows(MEASURE, "--images", {"0": ("--images", "at least 1")})
 _rows(MEASURE, "--warmup", {"-1": ("--warmup", "at least 0")})
 _rows(MEASURE, "--connect", {"nohost": ("--connect", "HOST:PORT")})
@@ -201,6 +256,7 @@ _rows(PLOT, "--out", {"x.jpg": ("--out", ".png, .svg or .pdf"),
 _rows(PLOT, "--device", {"jetson": ("--device", "unknown device")})
 _rows(PLOT, "--server", {"rtx": ("--server", "unknown device")})
 _rows(PLOT, "--batch", {"0": ("--batch", "at least 1")})
+_rows(PLOT, "--backbone-arg", {"depth": ("--backbone-arg", "NAME=VALUE")})
 _rows(PLOT, "--precision", {"fp7": ("--precision", "unknown dtype")})
 _rows(PLOT, "--memory-model", {"peak": ("--memory-model",)})
 _rows(PLOT, "--payload-compression", {"0.5": ("--payload-compression", "at least 1")})
@@ -216,7 +272,8 @@ _rows(PLOT, "--concurrency", {"0": ("--concurrency", "at least 1")})
 _rows(PLOT, "--runtime", {"fused": ("--runtime", "eager, tensorrt, onnxruntime")})
 
 CALIBRATE = ("calibrate",)
-_rows(CALIBRATE, "--out", {"h.txt": ("--out", ".toml"), "/no/such/dir/h.toml": ("does not exist",)})
+_rows(CALIBRATE, "--out", {"h.txt": ("--out", ".toml"), "/no/such/dir/h.toml": ("does not exist",),
+                           "{ro}/h.toml": ("--out", "cannot write in")})
 _rows(CALIBRATE, "--models", {"nope": ("unknown backbone",), "": ("--models", "at least one")})
 _rows(CALIBRATE, "--torch-device", {"tpu": ("--torch-device", "cpu or cuda"),
                                     "cuda": ("--torch-device cuda",)})
@@ -236,7 +293,25 @@ BASE = {"export": ["--out", "{tmp}/split"], "plot": ["{kind}", "--out", "{tmp}/p
         "calibrate": ["--out", "{tmp}/host.toml"]}
 PLOT_KIND = {"--cut": "latency", "--depth": "sweep", "--cuts": "sweep", "--objective": "sweep",
              "--devices": "fleet", "--fps": "fleet", "--ingress": "fleet",
-             "--concurrency": "fleet", "--slo": "sweep", "--max-payload": "sweep"}
+             "--concurrency": "fleet", "--slo": "sweep", "--max-payload": "sweep",
+             "--max-batch": "fleet", "--max-queue-delay": "fleet"}
+
+
+@pytest.fixture(scope="session")
+def readonly_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder nothing can be written into, root included: a read-only tmpfs mounted for the
+    tests where this machine allows it (it does here, as root), else sysfs (/sys refuses new
+    files to everyone)."""
+    import subprocess
+
+    where = tmp_path_factory.mktemp("readonly")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(where)],
+                             capture_output=True).returncode == 0
+    try:
+        yield where if mounted else Path("/sys")
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(where)], capture_output=True)
 
 
 def _run(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str, str]:
@@ -252,12 +327,16 @@ def _run(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str,
 @pytest.mark.parametrize(
     ("command", "option", "value", "words"),
     CLI_ROWS,
-    ids=[f"{c} {o}={v!r}" for c, o, v, _ in CLI_ROWS],
+    ids=[f"{c} {o}={v[:40]!r}" for c, o, v, _ in CLI_ROWS],
 )
-def test_cli_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str,
-                       option: str, value: str, words: tuple[str, ...]) -> None:
+def test_cli_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, readonly_dir: Path,
+                       command: str, option: str, value: str, words: tuple[str, ...]) -> None:
     base = [a.format(tmp=tmp_path, kind=PLOT_KIND.get(option, "latency"))
             for a in BASE.get(command, [])]
+    if "{" in value:
+        (tmp_path / "lte.toml").write_text(LINK.read_text())
+        (tmp_path / "notes.txt").write_text("not an export")
+        value = value.format(tmp=tmp_path, ro=readonly_dir)
     if option == "--out":
         base = base[:-2] if command == "plot" else []
         value = value if value.startswith("/") else str(tmp_path / value)
@@ -270,8 +349,10 @@ def test_cli_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, comma
         assert word in err, err
 
 
-# Flags take no value; --frozen takes any module prefix (one that matches nothing freezes nothing).
-UNCHECKED = ("--help", "--whole", "--frozen-backbone", "--frozen", "--sources")
+# Flags take no value (--branches: its clash with --branch is tested below); --frozen takes any
+# module prefix (one that matches nothing freezes nothing).
+UNCHECKED = ("--help", "--whole", "--frozen-backbone", "--frozen", "--sources", "--branches",
+             "--no-cache")
 
 
 def test_every_option_has_a_row() -> None:
@@ -289,6 +370,22 @@ def test_every_option_has_a_row() -> None:
                         if opt.startswith("--") and opt not in UNCHECKED
                         and (name, opt) not in covered]
     assert not missing, missing
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["sweep", "--branches", "--branch", "3"], ("--branch", "--branches sweeps every branch")),
+    (["report", "--server", "rtx-3090:1,2", "--server", "t4:2,3"],
+     ("--server", "task 2 is placed on two servers")),
+    (["plan", "--server", "rtx-3090:1", "--server", "t4:3"], ("--server", "task 2 is on no")),
+    (["report", "--server", "rtx-3090:1,2,3", "--server", "t4"], ("--server", "t4 names none")),
+    (["explore", "--server", "rtx-3090", "--server", "t4"], ("--server", "explore prices")),
+])
+def test_bad_combinations(capsys: pytest.CaptureFixture[str], args: list[str],
+                          words: tuple[str, ...]) -> None:
+    code, out, err = _run(capsys, args)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    for word in words:
+        assert word in err, err
 
 
 # --- profile files --------------------------------------------------------------------------
@@ -366,8 +463,11 @@ def _generated(fields: tuple[schema.Field, ...]) -> list[tuple[str, str, str, st
     bad = {schema.Holds.TEXT: "3", schema.Holds.INTEGER: '"one"', schema.Holds.QUANTITY: "-1",
            schema.Holds.FRACTION: "1.5", schema.Holds.ERROR: "1.5", schema.Holds.FLAG: '"yes"',
            schema.Holds.RULES: '["conv+relu"]'}
-    return [(f.table, f.name, bad[f.holds], f.key) for f in fields
+    rows = [(f.table, f.name, bad[f.holds], f.key) for f in fields
             if f.key not in ("name", "summary")]
+    # a positive value below the field's floor: a typo, not hardware (a 1e-30 FLOP/s peak)
+    rows += [(f.table, f.name, repr(f.floor / 10), f.key) for f in fields if f.floor]
+    return rows
 
 
 DEVICE_ROWS += _generated(schema.DEVICE_FIELDS)
@@ -461,3 +561,28 @@ def test_cache_figures_come_together(capsys: pytest.CaptureFixture[str], tmp_pat
     path = _write(tmp_path, DEVICE, "devices", "memory", "cache_size", '"16 MiB"')
     code, _, err = _run(capsys, ["report", "--device", str(path)])
     assert code == 2 and "field 'memory.cache_bandwidth': missing" in err
+
+
+def test_a_bom_is_accepted(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "devices" / DEVICE.name
+    path.parent.mkdir()
+    path.write_bytes(b"\xef\xbb\xbf" + DEVICE.read_bytes())
+    code, _, err = _run(capsys, ["report", "--device", str(path), "--format", "json"])
+    assert code == 0, err
+
+
+def test_flat_folder_with_a_broken_file_names_it(capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text("name = [unclosed\n")
+    (tmp_path / "lte.toml").write_text(LINK.read_text())
+    code, out, err = _run(capsys, ["report", "--profiles", str(tmp_path), "--device", "mine"])
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert str(tmp_path / "mine.toml") in err and "not valid TOML" in err
+
+
+def test_traceback_flag_shows_the_cause(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, ["report", "--backbone", "models:raising"])
+    assert code == 2 and err.count("\n") == 1
+    code, _, err = _run(capsys, ["--traceback", "report", "--backbone", "models:raising"])
+    assert code == 2 and "Traceback" in err and 'raise ValueError("this factory is broken")' in err
+    assert err.splitlines()[-1].startswith("splitcost: error: --backbone: the factory")

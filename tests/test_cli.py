@@ -152,6 +152,7 @@ BAD = [
     (["plan", "--fps", "-2"], "--fps"),
     (["plan", "--ingress", "10"], "--ingress"),
     (["plan", "--concurrency", "0"], "--concurrency"),
+    (["cache", "wipe"], "ACTION: expected one of info, clear"),
 ]
 
 

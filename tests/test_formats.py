@@ -32,6 +32,7 @@ ARGS = {
                 "2", "--warmup", "1"],
     "calibrate": ["--out", "{tmp}/host.toml", "--models", "squeezenet1_1", "--min-run-time",
                   "0.01", "--rounds", "1"],
+    "cache": ["info"],
 }
 
 
@@ -82,6 +83,8 @@ def test_every_command_has_a_format_option() -> None:
 @pytest.mark.parametrize("command", CASES)
 def test_every_listed_format_parses(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                     command: str) -> None:
+    if command == "cache":  # entries to list: the report's backbone and head
+        assert _run(capsys, ["report", *ARGS["report"]])[0] == 0
     for fmt in listed_formats(command):
         where = tmp_path / fmt
         where.mkdir()
@@ -89,6 +92,17 @@ def test_every_listed_format_parses(capsys: pytest.CaptureFixture[str], tmp_path
         code, out, err = _run(capsys, [command, *args, "--format", fmt])
         assert code == 0, err
         _check_parses(fmt, out)
+
+
+def test_the_branch_sweep_in_every_format(capsys: pytest.CaptureFixture[str]) -> None:
+    for fmt in listed_formats("sweep"):
+        code, out, err = _run(capsys, ["sweep", *ARGS["sweep"], "--branches", "--format", fmt])
+        assert code == 0, err
+        _check_parses(fmt, out)
+        if fmt == "json":
+            d = json.loads(out)
+            assert d["kind"] == "branch-sweep" and d["best"] is not None
+            assert {"branch", "cut", "tail_params", "total_s"} <= set(d["layouts"][0])
 
 
 @pytest.mark.parametrize("command", ["report", "devices", "paper", "export", "calibrate"])

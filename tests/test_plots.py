@@ -26,11 +26,16 @@ from splitcost.render.plots import (
     latency_figure,
     save,
     sweep_figure,
+    tail_figure,
 )
 from splitcost.studies.compare import Report, compare
-from splitcost.studies.plan import Plan, plan
+from splitcost.studies.inputs import pricing_inputs
+from splitcost.studies.plan import Plan, plan, plan_request
 from splitcost.studies.sweep import Sweep, sweep
 from splitcost.units import format_rate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_queueing import _md1_sojourn_quantile
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -303,6 +308,62 @@ def figure(report: Report) -> Any:
     return latency_figure(report)
 
 
+# --- tail latency against fleet size -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tail(profile: Any) -> Plan:
+    request = pricing_inputs(3, link="lte", payload_dtype="int8").request(profile)
+    return plan_request(request, devices=200, fps=5, ingress_bps=10e9, cuts=["4"],
+                        max_batch=16, slo_s=0.15, curves=True)
+
+
+def test_tail_figure_series(tail: Plan) -> None:
+    fig = tail_figure(tail)
+    ax = fig.axes[0]
+    lines = lines_by_gid(ax, "tail:")
+    assert set(lines) == {"MTL-Split", "Split@4"}  # the served scenarios whose devices keep up
+    for curve in tail.curves:
+        x, y = lines[curve.name].get_data()
+        assert list(x) == [m for m, _ in curve.points]
+        assert list(y) == [v for _, v in curve.points]
+        row = tail.row(curve.name)
+        # One device on a server at 5/s: Poisson arrivals at 5/s queue as M/D/1 does (batches
+        # of two are rare), so the p99 is the unloaded latency with S(1) replaced by the
+        # M/D/1 sojourn's p99 (Erlang's formula).
+        g = row.groups[0]
+        md1 = _md1_sojourn_quantile(5.0, g.service_batch1_s, 0.99)
+        assert y[0] == pytest.approx(row.latency_s - g.service_batch1_s + md1, rel=0.005)
+        # Where it saturates, by hand: a server's compute (B / S(B) requests/s) or its
+        # network interface, whichever admits fewer devices at 5 inferences/s each.
+        by_hand = min(16 / g.service_max_batch_s / 5, 10e9 / (5 * 8 * curve_bytes(tail, row)))
+        assert curve.saturates_at == pytest.approx(by_hand, rel=1e-9)
+        (vline,) = lines_by_gid(ax, f"saturates:{curve.name}").values() or [None]
+        assert vline is None or vline.get_xdata()[0] == pytest.approx(by_hand)
+        assert all(m < by_hand for m in x)
+        q = row.latency_percentiles
+        assert q is not None
+        planned = lines_by_gid(ax, "planned:")[curve.name]
+        assert list(planned.get_data()[1]) == [q.p99_s]
+    slo = lines_by_gid(ax, "slo")[""]
+    assert slo.get_ydata()[0] == pytest.approx(0.15)
+    local = lines_by_gid(ax, "local:")
+    assert local["MTL-Local"].get_ydata()[0] == pytest.approx(tail.row("MTL-Local").latency_s)
+    labels = " ".join(legend_labels(fig))
+    assert "LoC: no latency, above 100% load (edge compute)" in labels
+    assert "RoC: no latency, above 100% load (uplink)" in labels
+
+
+def curve_bytes(pl: Plan, row: Any) -> int:
+    s = pl.report.scenario(row.name)
+    return s.servers[0].payload_bytes
+
+
+def test_tail_figure_needs_curves(fleet: Plan) -> None:
+    with pytest.raises(InputError, match="no tail curves"):
+        tail_figure(fleet)
+
+
 def test_save_png(figure: Any, tmp_path: Path) -> None:
     import matplotlib.image
 
@@ -381,7 +442,8 @@ def test_plot_command_writes_the_figure(capsys: pytest.CaptureFixture[str],
 
 def test_plot_command_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "plot", "histogram", "--out", str(tmp_path / "x.png"))
-    assert code == 2 and "latency, sweep, fleet" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "latency, sweep, fleet, tail" in err
+    assert len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "plot", "latency", "--out", str(tmp_path / "x.gif"))
     assert code == 2 and "--out" in err and ".png, .svg or .pdf" in err
     assert list(tmp_path.iterdir()) == []

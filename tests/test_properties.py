@@ -34,7 +34,8 @@ def test_bytes_round_trip(n: int, binary: bool) -> None:
     assert parse_bytes(format_bytes(n, binary=binary, digits=17)) == n
 
 
-@given(st.floats(min_value=1.0, max_value=1e14, allow_nan=False))
+# From 100 bit/s: below that no rate is real (splitcost.units refuses it)
+@given(st.floats(min_value=100.0, max_value=1e14, allow_nan=False))
 def test_rate_round_trip(bps: float) -> None:
     assert math.isclose(parse_rate(format_rate(bps, digits=15)), bps, rel_tol=1e-12)
 
@@ -44,7 +45,7 @@ def test_duration_round_trip(s: float) -> None:
     assert math.isclose(parse_duration(format_seconds(s, digits=15)), s, rel_tol=1e-12)
 
 
-@given(st.floats(min_value=1.0, max_value=1e14), st.floats(min_value=1.0, max_value=1e14))
+@given(st.floats(min_value=100.0, max_value=1e14), st.floats(min_value=100.0, max_value=1e14))
 def test_rounded_formatting_stays_within_its_digits(a: float, b: float) -> None:
     for value in (a, b):
         assert math.isclose(parse_rate(format_rate(value)), value, rel_tol=5e-3)

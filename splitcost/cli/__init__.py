@@ -5,6 +5,7 @@ the commands that trace a network, so ``--help``, ``devices`` and ``links`` answ
 """
 
 from splitcost.cli import (  # noqa: F401  (registration)
+    cache,
     calibrate,
     catalog,
     explore,

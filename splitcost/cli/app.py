@@ -16,7 +16,7 @@ from splitcost.errors import InputError
 
 # The order commands are listed in --help: the main job first.
 ORDER = ("report", "sweep", "explore", "profile", "plan", "calibrate", "measure", "export", "plot",
-         "devices", "links", "paper")
+         "devices", "links", "paper", "cache")
 
 
 class _Ordered(TyperGroup):
@@ -35,6 +35,15 @@ app = typer.Typer(
 )
 
 
+# Set by the global --traceback flag: a one-line error is preceded by the whole traceback of
+# what caused it (the user's factory, a library, the network's forward).
+SHOW_TRACEBACK = {"on": False}
+
+
+def _traceback(value: bool) -> None:
+    SHOW_TRACEBACK["on"] = value
+
+
 def _print_version(value: bool) -> None:
     if value:
         sys.stdout.write(f"splitcost {__version__}\n")
@@ -45,6 +54,10 @@ def _print_version(value: bool) -> None:
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print splitcost's version and exit.")] = False,
+    traceback: Annotated[bool, typer.Option(
+        "--traceback", callback=_traceback, is_eager=True,
+        help="On an error, also print the whole traceback of its cause (your factory, a "
+        "library, the network's forward) before the one-line message.")] = False,
 ) -> None:
     """Where should a neural network run? Memory, payload and latency of running it on an edge
     device (LoC, MTL-Local), on a server (RoC), or split between them (MTL-Split, any cut)."""
@@ -81,11 +94,16 @@ def main(argv: list[str] | None = None) -> None:
     problem = repeated_option(args)
     if problem:
         _fail(problem)
+    SHOW_TRACEBACK["on"] = False
     try:
         code = app(args=args, prog_name="splitcost", standalone_mode=False)
     except InputError as e:
         from splitcost.cli.options import FLAGS
 
+        if SHOW_TRACEBACK["on"]:
+            import traceback
+
+            sys.stderr.write("".join(traceback.format_exception(e)))
         _fail(e.for_cli(FLAGS))
     except typer.Exit as e:
         sys.exit(e.exit_code)

@@ -19,7 +19,7 @@ RESULT = "splitcost.studies.explore:Explore"
 @command(app, result=RESULT, shared=(
     "backbones", "input_shape", "batch", "precision", "task_sets", "device_list", "link_list",
     "server", "memory_model", "payload_dtype", "payload_compression", "input_dtype", "hidden",
-    "profiles", "slo", "sources", "plot_file", "runtime"))
+    "profiles", "slo", "sources", "plot_file", "runtime", "branch"))
 def explore(
     backbones: str = D.BACKBONE,
     input_shape: str = D.INPUT_SHAPE,
@@ -28,7 +28,7 @@ def explore(
     task_sets: list[str] | None = None,
     device_list: str = D.DEVICE,
     link_list: str = D.LINK,
-    server: str = D.SERVER,
+    server: list[str] | None = None,
     memory_model: str = D.MEMORY_MODEL,
     payload_dtype: str | None = D.PAYLOAD_DTYPE,
     payload_compression: str | None = None,
@@ -38,6 +38,7 @@ def explore(
     slo: str | None = None,
     sources: bool = False,
     plot_file: Path | None = None,
+    branch: str = D.BRANCH,
     fmt: Format = Format.TABLE,
     runtime: str = D.RUNTIME,
 ) -> None:
@@ -54,7 +55,8 @@ def explore(
         try:
             result = run(backbones, devices=device_list, links=link_list,
                          task_sets=task_sets or [D.TASKS], slo_s=slo_s, input_shape=spec,
-                         batch=batch, dtype=dtype, server=server, memory_model=memory_model,
+                         batch=batch, dtype=dtype, server=parse.one_server(server),
+                         branch=branch, memory_model=memory_model,
                          payload_dtype=payload_dtype, payload_compression=payload_compression,
                          input_dtype=input_dtype, hidden=hidden, profiles=profiles or (),
                          progress=tick, runtime=runtime)

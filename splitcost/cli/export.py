@@ -42,10 +42,15 @@ def export(
     # The real split network runs in float32: its payload is float32 unless asked otherwise.
     payload_dtype = "float32" if payload_dtype is None else payload_dtype
     payload_encoding(payload_dtype)
+    if spec.more or spec.dtype != "float32":
+        raise InputError(f"the split network runs on one float32 input; got {spec}",
+                         parameter="input_shape")
 
     import torch
 
-    from splitcost.deploy.export import export_split
+    from splitcost.deploy.export import check_out, export_split
+
+    check_out(out)
     from splitcost.deploy.mtl import build_mtl
 
     with torch.random.fork_rng(devices=[]):

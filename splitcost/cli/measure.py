@@ -78,6 +78,9 @@ def measure(
     # The real split network runs in float32: its payload is float32 unless asked otherwise.
     payload_dtype = "float32" if payload_dtype is None else payload_dtype
     payload_encoding(payload_dtype)
+    if spec.more or spec.dtype != "float32":
+        raise InputError(f"the split network runs on one float32 input; got {spec}",
+                         parameter="input_shape")
     if connect is not None and serve is not None:
         raise InputError("--connect and --serve: give one (an edge connects, a server serves)")
     positive_int("hidden", hidden, at_most=10**7)
@@ -126,7 +129,7 @@ def _serve(address: tuple[str, int], cfg: object, timeout: float, threads: int |
 
     import torch
 
-    from splitcost.deploy.measurement import SplitConfig, serve
+    from splitcost.deploy.measurement import Outcome, SplitConfig, serve
 
     assert isinstance(cfg, SplitConfig)
     if threads is not None:
@@ -138,8 +141,12 @@ def _serve(address: tuple[str, int], cfg: object, timeout: float, threads: int |
                          parameter="serve") from None
     sys.stderr.write(f"splitcost measure: serving {cfg.backbone} split at {cfg.cut} on "
                      f"{address[0]}:{address[1]} (Ctrl-C stops)\n")
+    def heard(outcome: Outcome, why: str) -> None:
+        if why:  # one line per connection that ended badly; the server goes on
+            sys.stderr.write(f"splitcost measure: a connection ended ({outcome}): {why}\n")
+
     with listener:
-        serve(listener, cfg, timeout=timeout)
+        serve(listener, cfg, timeout=timeout, on_connection=heard)
 
 
 def _measuring(bar: Tick) -> Callable[[int, int], None]:

@@ -46,12 +46,21 @@ def _opt(name: str, kind: Any, default: Any, *decls: str, help: str) -> Opt:
 
 OPTIONS: dict[str, Opt] = {o.name: o for o in (
     _opt("backbone", str, D.BACKBONE, "--backbone", "-b",
-         help="vgg, mobilenet, efficientnet (the paper's), any torchvision classifier "
-         "(resnet50, vit_b_16, ...), or package.module:factory for your own model. "
-         "A factory is imported and called: it runs your code."),
+         help="vgg, mobilenet, efficientnet (the paper's), any torchvision classifier, "
+         "detection or segmentation model (resnet50, vit_b_16, fasterrcnn_resnet50_fpn), "
+         "timm:NAME, hf:MODEL_TYPE_OR_CONFIG (transformers, from a config: no weights, no "
+         "download), or package.module:factory for your own model. A factory is imported and "
+         "called: it runs your code."),
+    _opt("backbone_args", list[str] | None, None, "--backbone-arg",
+         help="NAME=VALUE keyword argument of the backbone's factory (repeatable): "
+         "num_hidden_layers=4, drop_rate=0.1, num_classes=10."),
     _opt("input_shape", str, D.INPUT_SHAPE, "--input", "-i",
-         help="One sample's shape, batch excluded: 3x224x224; 128:int64 for 128 token ids."),
+         help="One sample's shape, batch excluded: 3x224x224; 128:int64 for 128 token ids; "
+         "several inputs with commas: 3x224x224,128:int64."),
     _opt("batch", int, D.BATCH, "--batch", help="Batch size of one inference."),
+    _opt("no_cache", bool, D.NO_CACHE, "--no-cache",
+         help="Trace the network even if its profile is cached, and store nothing (see "
+         "'splitcost cache info')."),
     _opt("precision", str | None, D.PRECISION, "--precision",
          help="Parameters, activations and a float input: float32, float16 or bfloat16 "
          "(default: the model's own, float32 for torchvision's)."),
@@ -66,6 +75,18 @@ OPTIONS: dict[str, Opt] = {o.name: o for o in (
          help="Also predict each module's time and the total on this device profile (name or "
          "TOML file)."),
     _opt("server", str, D.SERVER, "--server", "-s", help="Server profile name or TOML file."),
+    _opt("server", list[str] | None, None, "--server", "-s",
+         help=f"Server profile name or TOML file (default {D.SERVER}); repeat as NAME:TASKS to "
+         "put the heads on several servers: --server rtx-3090:1,2 --server t4:3."),
+    _opt("branch", str, D.BRANCH, "--branch",
+         help="Branch point: the cut after which each task runs its own copy of the backbone "
+         "(a module path from 'splitcost sweep'; input = N single-task networks; output = the "
+         "paper's, one shared backbone)."),
+    _opt("fan_out", str, D.FAN_OUT, "--fan-out",
+         help="Heads on several servers: unicast (the edge sends each server a copy) or relay "
+         "(one copy to the first server, which forwards it over --relay-link)."),
+    _opt("relay_link", str, D.RELAY_LINK, "--relay-link",
+         help="The link between servers for --fan-out relay (a link profile or a rate)."),
     _opt("memory_model", str, D.MEMORY_MODEL, "--memory-model", "-m",
          help="inference (peak live activations) or torchinfo (torchinfo 1.8.0, as the paper)."),
     _opt("payload_dtype", str | None, D.PAYLOAD_DTYPE, "--payload-dtype",
@@ -92,6 +113,14 @@ OPTIONS: dict[str, Opt] = {o.name: o for o in (
          help="Network capacity of one server, e.g. 10gbps."),
     _opt("concurrency", int, D.CONCURRENCY, "--concurrency",
          help="Batches one server holds in flight."),
+    _opt("max_batch", int, D.MAX_BATCH, "--max-batch",
+         help="The server's dynamic batcher: the largest batch of requests it serves at once "
+         "(1: each request alone)."),
+    _opt("max_queue_delay", str, D.MAX_QUEUE_DELAY, "--max-queue-delay",
+         help="How long a request that finds the server idle waits for company before its "
+         "batch starts, e.g. 2ms (Triton's max_queue_delay; 0: never waits)."),
+    _opt("branches", bool, False, "--branches",
+         help="Sweep every branch point with every cut: the joint front (replaces --branch)."),
     _opt("depth", int | None, None, "--depth",
          help="Cut after the modules at this depth (default: the top-level blocks, a block "
          "holding over half the operators split into its children)."),
@@ -131,6 +160,8 @@ class ModelArgs:
     input_shape: str
     batch: int
     precision: str | None
+    no_cache: bool = D.NO_CACHE  # (explore builds one to check its model options)
+    backbone_args: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +171,7 @@ class PricingArgs:
     tasks: str
     link: str
     device: str
-    server: str
+    server: list[str] | None
     memory_model: str
     payload_dtype: str | None
     payload_compression: str | None
@@ -148,6 +179,9 @@ class PricingArgs:
     hidden: int
     profiles: list[Path] | None
     runtime: str
+    branch: str
+    fan_out: str
+    relay_link: str
 
 
 @dataclass(frozen=True)
@@ -156,6 +190,8 @@ class FleetArgs:
     fps: str
     ingress: str
     concurrency: int
+    max_batch: int
+    max_queue_delay: str
 
 
 @dataclass(frozen=True)
@@ -172,7 +208,7 @@ GROUPS: tuple[type, ...] = (ModelArgs, PricingArgs, FleetArgs, SweepArgs)
 # API parameters whose flag is not "--" + the name with dashes.
 _RENAMED = {"dtype": "--precision", "slo_s": "--slo", "max_payload_bytes": "--max-payload",
             "ingress_bps": "--ingress", "cuts_names": "--cut", "every_op": "--cuts",
-            "devices": "--device", "links": "--link"}
+            "devices": "--device", "links": "--link", "action": "ACTION"}
 
 
 def flag_of(parameter: str) -> str:

@@ -6,7 +6,8 @@ the API parameter and :func:`splitcost.cli.app.main` writes the flag.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,9 @@ from splitcost.cli.options import FleetArgs, ModelArgs, PricingArgs, SweepArgs
 from splitcost.errors import InputError
 
 if TYPE_CHECKING:
+    from splitcost.network.cache import CacheEvent, ProfileCache
     from splitcost.network.profile import Profile
+    from splitcost.pricing.request import PricingRequest
     from splitcost.studies.inputs import PricingInputs
     from splitcost.units import InputSpec
 
@@ -30,6 +33,9 @@ def model_spec(m: ModelArgs) -> tuple[InputSpec, str | None]:
         raise e.about("input_shape") from None
     if m.batch < 1:
         raise InputError(f"expected an integer of at least 1, got {m.batch}", parameter="batch")
+    if m.batch > 1 << 20:
+        raise InputError(f"expected at most {1 << 20:,}, got {m.batch:,}", parameter="batch")
+    backbone_args(m)
     try:
         dtype = None if m.precision is None else parse_dtype(m.precision)
     except InputError as e:
@@ -40,30 +46,102 @@ def model_spec(m: ModelArgs) -> tuple[InputSpec, str | None]:
     return spec, dtype
 
 
-def traced(m: ModelArgs, *, whole: bool = False, **training: Any) -> Profile:
-    """The backbone's profile (the trace: torch is imported here)."""
+def profile_cache(m: ModelArgs) -> ProfileCache | None:
+    """The profile cache, unless ``--no-cache``."""
+    if m.no_cache:
+        return None
+    from splitcost.network.cache import ProfileCache
+
+    return ProfileCache()
+
+
+def traced(m: ModelArgs, *, whole: bool = False, cache: ProfileCache | None = None,
+           **training: Any) -> Profile:
+    """The backbone's profile: from the profile cache (no torch), else traced and stored."""
     if "," in m.backbone:
         raise InputError(f"one backbone per command, got {m.backbone!r}; compare several side "
                          "by side with 'splitcost explore --backbone a,b'", parameter="backbone")
     spec, dtype = model_spec(m)
-    from splitcost.network.profiler import profile
+    from splitcost.network.cache import cached_profile
 
-    return profile(m.backbone, spec, batch=m.batch, whole=whole, dtype=dtype, **training)
+    cache = cache or profile_cache(m)
+    p, events = cached_profile(m.backbone, spec, cache=cache, batch=m.batch, whole=whole,
+                               dtype=dtype,
+                               backbone_args=backbone_args(m), **training)
+    cache_notes(events)
+    return p
+
+
+def priced(m: ModelArgs, inputs: PricingInputs) -> PricingRequest:
+    """The backbone's profile and its task heads (both through the cache) in one request."""
+    from splitcost.network.cache import cached_heads
+
+    cache = profile_cache(m)
+    backbone = traced(m, cache=cache)
+    heads, events = cached_heads(backbone, inputs.tasks, inputs.hidden, cache)
+    cache_notes(events)
+    return inputs.request(backbone, heads)
+
+
+def cache_notes(events: Sequence[CacheEvent]) -> None:
+    """One line on stderr for each thing the cache could not do (a damaged entry, a folder
+    it cannot write); hits, misses and stores go unsaid."""
+    from splitcost.render.views.cache import event_note
+
+    for e in events:
+        note = event_note(e)
+        if note:
+            sys.stderr.write(f"splitcost: note: {note}\n")
+
+
+def backbone_args(m: ModelArgs) -> tuple[tuple[str, Any], ...]:
+    from splitcost.network.backbone_args import parse_backbone_args
+
+    return parse_backbone_args(list(m.backbone_args or ()))
 
 
 def pricing(p: PricingArgs, *, images: int = 1, processes: str = "one") -> PricingInputs:
+    from splitcost import defaults as D
     from splitcost.studies.inputs import pricing_inputs
 
     return pricing_inputs(
-        p.tasks, device=p.device, server=p.server, link=p.link, memory_model=p.memory_model,
-        payload_dtype=p.payload_dtype, payload_compression=p.payload_compression,
-        input_dtype=p.input_dtype, images=images, hidden=p.hidden, processes=processes,
-        profiles=tuple(p.profiles or ()), runtime=p.runtime)
+        p.tasks, device=p.device, server=p.server or D.SERVER, link=p.link,
+        memory_model=p.memory_model, payload_dtype=p.payload_dtype,
+        payload_compression=p.payload_compression, input_dtype=p.input_dtype, images=images,
+        hidden=p.hidden, processes=processes, profiles=tuple(p.profiles or ()),
+        branch=p.branch, fan_out=p.fan_out, relay_link=p.relay_link, runtime=p.runtime)
 
 
-def fleet(f: FleetArgs) -> dict[str, Any]:
+def one_server(servers: list[str] | None) -> str:
+    """The one server of a command that prices every configuration on the same server."""
+    from splitcost import defaults as D
+
+    if not servers:
+        return D.SERVER
+    if len(servers) > 1:
+        raise InputError("explore prices every configuration on one server; give --server "
+                         "once (heads on several servers: report, sweep or plan)",
+                         parameter="server")
+    return servers[0]
+
+
+def no_branch_with_branches(p: PricingArgs, plot: Path | None = None) -> None:
+    """``--branches`` sweeps every branch point: a ``--branch`` beside it is a contradiction,
+    and the joint sweep has no figure (its front is the table)."""
+    from splitcost import defaults as D
+
+    if p.branch != D.BRANCH:
+        raise InputError("--branches sweeps every branch point; leave out --branch "
+                         f"{p.branch!r}", parameter="branch")
+    if plot is not None:
+        raise InputError("the joint sweep of --branches has no figure; drop --plot (its "
+                         "front is the table, every layout is in --format json)",
+                         parameter="plot_file")
+
+
+def fleet(f: FleetArgs, slo: str | None = None) -> dict[str, Any]:
     """Keyword arguments of :func:`splitcost.studies.plan.plan_request`."""
-    from splitcost.studies.inputs import positive_int, positive_number
+    from splitcost.studies.inputs import batcher_of, positive_int, positive_number, slo_of
     from splitcost.units import parse_rate
 
     try:
@@ -78,8 +156,10 @@ def fleet(f: FleetArgs) -> dict[str, Any]:
         ingress = parse_rate(f.ingress)
     except InputError as e:
         raise e.about("ingress") from None
+    max_batch, delay = batcher_of(f.max_batch, f.max_queue_delay)
     return {"devices": f.devices, "fps": rate, "ingress_bps": ingress,
-            "concurrency": f.concurrency}
+            "concurrency": f.concurrency, "max_batch": max_batch, "max_queue_delay_s": delay,
+            "slo_s": slo_of(slo)}
 
 
 def duration(parameter: str, text: str | None) -> float | None:

@@ -13,7 +13,7 @@ from splitcost.render.registry import Format, RenderOptions
 RESULT = "splitcost.studies.plan:Plan"
 
 
-@command(app, result=RESULT, shared=("cut", "plot_file", "sources"))
+@command(app, result=RESULT, shared=("cut", "plot_file", "sources", "slo"))
 def plan(
     model: ModelArgs,
     pricing: PricingArgs,
@@ -22,14 +22,16 @@ def plan(
     cut: list[str] | None = None,
     plot_file: Path | None = None,
     sources: bool = False,
+    slo: str | None = None,
 ) -> None:
-    """Fleet sizing: utilisation, ingress, servers needed and the binding resource."""
+    """Fleet sizing: utilisation, servers needed, the binding resource, and p50/p95/p99 latency
+    at fleet load (with --slo, the chance of missing it)."""
     plot = parse.plot_path(plot_file)
     inputs = parse.pricing(pricing)
-    options = parse.fleet(fleet)
+    options = parse.fleet(fleet, slo)
     from splitcost.studies.plan import plan_request
 
     with parse.cut_flag():
-        pl = plan_request(inputs.request(parse.traced(model)), cuts=cut or [], **options)
+        pl = plan_request(parse.priced(model, inputs), cuts=cut or [], **options)
     write_plot(plot, pl)
     show(pl, fmt, RenderOptions(sources=sources))

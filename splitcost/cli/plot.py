@@ -20,13 +20,16 @@ KINDS = {
              "cut, one quantity per panel",
     "fleet": "servers needed against fleet size per scenario, and what binds at the planned "
              "fleet",
+    "tail": "p99 latency against the devices on one server, per scenario, with the SLO and "
+            "where each saturates",
 }
 
 
 @command(app, shared=("cut",))
 def plot(
-    kind: Annotated[str, typer.Argument(help="latency (report), sweep (every cut) or fleet "
-                                        "(plan).", show_default=False)],
+    kind: Annotated[str, typer.Argument(help="latency (report), sweep (every cut), fleet "
+                                        "(plan) or tail (plan: p99 against fleet size).",
+                                        show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Figure file: .png, .svg or .pdf "
                                       "(its folder must exist).", show_default=False)],
     model: ModelArgs,
@@ -44,8 +47,8 @@ def plot(
     target = parse.plot_path(out, "out")
     inputs = parse.pricing(pricing)
     sweep_options = parse.sweep(sweep_args)
-    fleet_options = parse.fleet(fleet)
-    request = inputs.request(parse.traced(model))
+    fleet_options = parse.fleet(fleet, sweep_args.slo)
+    request = parse.priced(model, inputs)
     if key == "latency":
         from splitcost.studies.compare import compare_request
 
@@ -59,6 +62,13 @@ def plot(
         from splitcost.studies.plan import plan_request
 
         with parse.cut_flag():
-            result = plan_request(request, cuts=cut or [], **fleet_options)
+            result = plan_request(request, cuts=cut or [], curves=key == "tail",
+                                  **fleet_options)
+    if key == "tail":
+        from splitcost.render.plots import save, tail_figure
+
+        save(tail_figure(result), target)  # type: ignore[arg-type]
+        emit(f"wrote {target}: {KINDS[key]}")
+        return
     write_plot(target, result)
     emit(f"wrote {target}: {KINDS[key]}")

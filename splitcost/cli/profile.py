@@ -57,7 +57,7 @@ def profile_cmd(
         runtime_of(runtime, (device,))
     elif runtime != D.RUNTIME:
         raise InputError("a runtime applies to a device: give --device too", parameter="runtime")
-    from splitcost.network.training import OPTIMIZER_STATE
+    from splitcost.network.memory import OPTIMIZER_STATE
 
     choice("optimizer", optimizer, OPTIMIZER_STATE)
     frozen_parts = [""] if frozen_backbone else list(frozen or [])

@@ -38,6 +38,6 @@ def report(
     from splitcost.studies.compare import compare_request
 
     with parse.cut_flag():
-        r = compare_request(inputs.request(parse.traced(model)), cuts=cut or [])
+        r = compare_request(parse.priced(model, inputs), cuts=cut or [])
     write_plot(plot, r)
     show(r, fmt, RenderOptions(sources=sources))

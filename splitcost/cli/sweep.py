@@ -1,4 +1,5 @@
-"""`splitcost sweep`: every cut priced and the recommended one."""
+"""`splitcost sweep`: every cut priced and the recommended one; `--branches`: every branch point
+with every cut."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from splitcost.render.registry import Format, RenderOptions
 RESULT = "splitcost.studies.sweep:Sweep"
 
 
-@command(app, result=RESULT, shared=("plot_file", "sources"))
+@command(app, result=RESULT, shared=("plot_file", "sources", "branches"))
 def sweep(
     model: ModelArgs,
     pricing: PricingArgs,
@@ -21,13 +22,22 @@ def sweep(
     fmt: Format = Format.TABLE,
     plot_file: Path | None = None,
     sources: bool = False,
+    branches: bool = False,
 ) -> None:
-    """Every cut priced: payload, edge memory, latency, the best one and where it flips."""
+    """Every cut priced: payload, edge memory, latency, the best one and where it flips; with
+    --branches, every branch point with every cut and the joint front."""
     plot = parse.plot_path(plot_file)
     inputs = parse.pricing(pricing)
     options = parse.sweep(sweep_args)
+    if branches:
+        parse.no_branch_with_branches(pricing, plot)
+        from splitcost.studies.branches import branch_sweep_request
+
+        joint = branch_sweep_request(inputs.request(parse.traced(model)), **options)
+        show(joint, fmt, RenderOptions(sources=sources))
+        return
     from splitcost.studies.sweep import sweep_request
 
-    sw = sweep_request(inputs.request(parse.traced(model)), **options)
+    sw = sweep_request(parse.priced(model, inputs), **options)
     write_plot(plot, sw)
     show(sw, fmt, RenderOptions(sources=sources))

@@ -36,6 +36,7 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_BODY_BYTES = 1 << 30  # 1 GiB: 8x the FACES input (3x2835x3543 float32), refuses garbage
 MAX_TENSORS = 4096
 MAX_DIMS = 16
+MAX_DIM_SIZE = 2**31 - 1  # torch's sizes are int64; a frame's never need more than int32
 ENCODINGS = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -161,8 +162,10 @@ def encode(kind: str, tensors: Mapping[str, torch.Tensor] | Iterable[tuple[str, 
 # --- decoding ------------------------------------------------------------------------------
 
 
-def parse_fixed(data: bytes | bytearray | memoryview) -> tuple[int, int]:
-    """Check the fixed header; (JSON header length, body length)."""
+def parse_fixed(data: bytes | bytearray | memoryview, max_body: int = MAX_BODY_BYTES
+                ) -> tuple[int, int]:
+    """Check the fixed header; (JSON header length, body length). ``max_body`` bounds the
+    body before anything is allocated for it (a server passes what its manifest allows)."""
     if len(data) < FIXED.size:
         raise FrameError(f"truncated frame: {len(data)} bytes, shorter than the "
                          f"{FIXED.size}-byte fixed header")
@@ -176,8 +179,9 @@ def parse_fixed(data: bytes | bytearray | memoryview) -> tuple[int, int]:
     if not 0 < header_len <= MAX_HEADER_BYTES:
         raise FrameError(f"absurd JSON header length {header_len:,} bytes (at most "
                          f"{MAX_HEADER_BYTES:,})")
-    if body_len > MAX_BODY_BYTES:
-        raise FrameError(f"absurd body length {body_len:,} bytes (at most {MAX_BODY_BYTES:,})")
+    if body_len > min(max_body, MAX_BODY_BYTES):
+        raise FrameError(f"absurd body length {body_len:,} bytes (at most "
+                         f"{min(max_body, MAX_BODY_BYTES):,})")
     return header_len, body_len
 
 
@@ -187,6 +191,10 @@ def parse_header(data: bytes | bytearray | memoryview, body_len: int) -> dict[st
         header = json.loads(bytes(data).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise FrameError(f"frame header is not valid JSON: {e}") from None
+    except RecursionError:
+        raise FrameError("frame header nests too deeply") from None
+    except ValueError as e:  # an integer literal longer than Python converts
+        raise FrameError(f"frame header holds an absurd number: {str(e)[:80]}") from None
     if not isinstance(header, dict):
         raise FrameError("frame header is not a JSON object")
     if not isinstance(header.get("kind"), str) or not header["kind"]:
@@ -206,40 +214,46 @@ def parse_header(data: bytes | bytearray | memoryview, body_len: int) -> dict[st
     return header
 
 
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _check_entry(i: int, e: Any, names: set[str]) -> int:
     if not isinstance(e, dict):
         raise FrameError(f"tensor #{i} is not an object")
     name = e.get("name")
-    if not isinstance(name, str) or not name or name in names:
-        raise FrameError(f"tensor #{i} has a missing or repeated name {name!r}")
+    if not isinstance(name, str) or not name or len(name) > 256 or name in names:
+        raise FrameError(f"tensor #{i} has a missing, long or repeated name {_short(name)}")
     names.add(name)
     shape = e.get("shape")
     if (not isinstance(shape, list) or len(shape) > MAX_DIMS
-            or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in shape)):
-        raise FrameError(f"tensor {name!r}: shape must be at most {MAX_DIMS} non-negative "
-                         f"integers, got {shape!r}")
+            or any(isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= MAX_DIM_SIZE
+                   for d in shape)):
+        raise FrameError(f"tensor {name!r}: shape must be at most {MAX_DIMS} integers in "
+                         f"[0, {MAX_DIM_SIZE}], got {_short(shape)}")
     if e.get("dtype") not in DTYPES:
-        raise FrameError(f"tensor {name!r}: unknown dtype {e.get('dtype')!r}")
+        raise FrameError(f"tensor {name!r}: unknown dtype {_short(e.get('dtype'))}")
     encoding = e.get("encoding")
     if encoding not in ENCODINGS:
-        raise FrameError(f"tensor {name!r}: unknown encoding {encoding!r}")
+        raise FrameError(f"tensor {name!r}: unknown encoding {_short(encoding)}")
     numel = math.prod(shape)
     if numel * ENCODINGS[encoding] > MAX_BODY_BYTES:
         raise FrameError(f"tensor {name!r}: absurd shape {shape}")
     nbytes = e.get("nbytes")
     if isinstance(nbytes, bool) or not isinstance(nbytes, int) or \
             nbytes != numel * ENCODINGS[encoding]:
-        raise FrameError(f"tensor {name!r}: {nbytes!r} bytes do not match shape {shape} in "
-                         f"{encoding}")
+        raise FrameError(f"tensor {name!r}: {_short(nbytes)} bytes do not match shape {shape} "
+                         f"in {encoding}")
     if encoding == "int8":
         scale, zp = e.get("scale"), e.get("zero_point")
         if isinstance(scale, bool) or not isinstance(scale, int | float) or \
                 not math.isfinite(scale) or scale <= 0:
             raise FrameError(f"tensor {name!r}: int8 needs a positive finite scale, got "
-                             f"{scale!r}")
+                             f"{_short(scale)}")
         if isinstance(zp, bool) or not isinstance(zp, int) or not -128 <= zp <= 127:
             raise FrameError(f"tensor {name!r}: int8 zero point must be in [-128, 127], got "
-                             f"{zp!r}")
+                             f"{_short(zp)}")
     return nbytes
 
 
@@ -308,10 +322,11 @@ def recv_exact(sock: socket.socket, n: int, *, start: bool = False) -> bytearray
     return buf
 
 
-def read_frame(sock: socket.socket) -> RawFrame:
-    """One frame from a socket, the fixed header checked before the rest is read."""
+def read_frame(sock: socket.socket, max_body: int = MAX_BODY_BYTES) -> RawFrame:
+    """One frame from a socket, the fixed header checked (the body bounded by ``max_body``)
+    before the rest is read."""
     fixed = recv_exact(sock, FIXED.size, start=True)
-    header_len, body_len = parse_fixed(fixed)
+    header_len, body_len = parse_fixed(fixed, max_body)
     header = parse_header(recv_exact(sock, header_len), body_len)
     body = recv_exact(sock, body_len) if body_len else bytearray()
     return RawFrame(header, body, FIXED.size + header_len + body_len)

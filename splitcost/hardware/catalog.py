@@ -52,12 +52,24 @@ def shipped_dir() -> Path:
 
 def search_dirs(extra: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
     """``--profiles`` folders first, then ``SPLITCOST_PROFILES``, then the shipped ones."""
+    if isinstance(extra, str | os.PathLike) or not isinstance(extra, Sequence):
+        raise InputError(f"expected a list of folders, got {extra!r}", parameter="profiles")
     dirs = [Path(p) for p in extra]
     env = os.environ.get("SPLITCOST_PROFILES", "")
     dirs += [Path(p) for p in env.split(os.pathsep) if p]
     for d in dirs:
-        if not d.is_dir():
-            raise InputError(f"profile folder {str(d)!r} does not exist")
+        shown = str(d) if len(str(d)) <= 120 else str(d)[:60] + "..." + str(d)[-40:]
+        try:
+            is_dir, is_file = d.is_dir(), d.is_file()
+        except OSError as e:  # a path longer than the system allows, a loop of links
+            raise InputError(f"profile folder {shown!r}: {e.strerror or e}",
+                             parameter="profiles") from None
+        if is_file:
+            raise InputError(f"{shown!r} is a file; --profiles takes a folder of profiles (give "
+                             "a profile file itself as --device FILE or --link FILE)",
+                             parameter="profiles")
+        if not is_dir:
+            raise InputError(f"profile folder {shown!r} does not exist", parameter="profiles")
     return [*dirs, shipped_dir()]
 
 
@@ -76,12 +88,23 @@ def _files(kind: str, dirs: Iterable[Path]) -> dict[str, Path]:
 
 
 def _file_is(kind: str, path: Path) -> bool:
-    """For a flat folder, tell a device file from a link file by its tables."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return False
+    """For a flat folder, tell a device file from a link file by its tables; a file that is
+    not readable TOML is an error naming it (skipping it would hide the user's profile)."""
+    data = _toml(path)
     return ("memory" in data) if kind == "devices" else ("bandwidth" in data)
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    """A TOML file's tables; a UTF-8 byte-order mark is accepted (editors on Windows write it)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte or undecodable text
+        reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
+        raise InputError(f"cannot read profile {str(path)!r}: {reason}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{path}: not valid TOML: {e}") from None
 
 
 def device_names(extra: Sequence[str | os.PathLike[str]] = ()) -> list[str]:
@@ -96,8 +119,33 @@ def _is_path(text: str) -> bool:
     return text.endswith(".toml") or os.sep in text or "/" in text
 
 
+def _public(parameter: str, e: InputError) -> InputError:
+    """An error of :func:`load_device` or :func:`load_link`, said of their own parameters."""
+    if e.parameter == "profiles":
+        return InputError(e.message, parameter="extra")
+    return e.about(parameter)
+
+
 def load_device(name: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Device:
     """A device by name (``jetson-nano-4gb``) or by TOML path (``host.toml``)."""
+    try:
+        return find_device(name, extra)
+    except InputError as e:
+        raise _public("name", e) from None
+
+
+def load_link(text: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Link:
+    """A link by name (``lte``), by TOML path, or a bare rate (``1gbps``: an ideal link)."""
+    try:
+        return find_link(text, extra)
+    except InputError as e:
+        raise _public("text", e) from None
+
+
+def find_device(name: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Device:
+    """:func:`load_device`, its errors naming no parameter but ``profiles`` (the caller's)."""
+    if not isinstance(name, str):
+        raise InputError(f"expected a device name or profile file, got {name!r}")
     if _is_path(name):
         return _parse_device(Path(name))
     files = _files("devices", search_dirs(extra))
@@ -106,8 +154,11 @@ def load_device(name: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Devi
     return _parse_device(files[name])
 
 
-def load_link(text: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Link:
-    """A link by name (``lte``), by TOML path, or a bare rate (``1gbps``: an ideal link)."""
+def find_link(text: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Link:
+    """:func:`load_link`, its errors naming no parameter but ``profiles`` (the caller's)."""
+    if not isinstance(text, str):
+        raise InputError(f"expected a link name, a rate such as '1gbps', or a profile file, "
+                         f"got {text!r}")
     if _is_path(text) and not text.strip().endswith("/s"):
         return _parse_link(Path(text))
     files = _files("links", search_dirs(extra))
@@ -128,6 +179,10 @@ def load_link(text: str, extra: Sequence[str | os.PathLike[str]] = ()) -> Link:
 
 
 # --- parsing ----------------------------------------------------------------------------------
+
+_BASE = {Kind.BYTES: "bytes", Kind.RATE: "bit/s", Kind.BYTE_RATE: "bytes/s",
+         Kind.FLOP_RATE: "FLOP/s", Kind.TIME: "s", Kind.POWER: "W", Kind.ENERGY: "J",
+         Kind.ENERGY_PER_BIT: "J/bit"}
 
 
 class _Fields:
@@ -159,7 +214,8 @@ class _Fields:
         return value
 
     def quantity(
-        self, key: str, kind: Kind, required: bool = True, allow_zero: bool = False
+        self, key: str, kind: Kind, required: bool = True, allow_zero: bool = False,
+        floor: float | None = None,
     ) -> float | None:
         value = self.raw(key, required)
         if value is None:
@@ -169,9 +225,13 @@ class _Fields:
         try:
             # A TOML number is in base units; a string must say its unit ("55" is not 55 ms).
             bare = not isinstance(value, str)
-            return parse_quantity(value, kind, allow_zero=allow_zero, bare_number=bare)
+            number = parse_quantity(value, kind, allow_zero=allow_zero, bare_number=bare)
         except InputError as e:
             raise self.error(key, str(e)) from None
+        if floor is not None and number < floor and not (allow_zero and number == 0):
+            raise self.error(key, f"{value!r} is below any real {kind.value}: at least "
+                                  f"{floor:g} in base units ({_BASE[kind]})")
+        return number
 
     def need(self, key: str, kind: Kind, allow_zero: bool = False) -> float:
         value = self.quantity(key, kind, True, allow_zero)
@@ -211,7 +271,8 @@ class _Fields:
             raise self.error(key, str(e)) from None
         return tuple(v.strip() for v in value)
 
-    def fraction(self, key: str, required: bool = True, default: float = 1.0) -> float:
+    def fraction(self, key: str, required: bool = True, default: float = 1.0,
+                 floor: float | None = None) -> float:
         value = self.raw(key, required)
         if value is None:
             return default
@@ -219,20 +280,14 @@ class _Fields:
             raise self.error(key, f"expected a number between 0 and 1, got {value!r}")
         if not 0 < float(value) <= 1:
             raise self.error(key, f"expected a number in (0, 1], got {value!r}")
+        if floor is not None and float(value) < floor:
+            raise self.error(key, f"{value!r} is too close to zero to be real: at least "
+                                  f"{floor:g}")
         return float(value)
 
 
 def _read(path: Path) -> _Fields:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as e:  # ValueError: a NUL byte or undecodable text
-        reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
-        raise InputError(f"cannot read profile {str(path)!r}: {reason}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{path}: not valid TOML: {e}") from None
-    fields = _Fields(path, data)
+    fields = _Fields(path, _toml(path))
     schema = fields.raw("schema", required=False)
     if schema not in (None, 1):
         raise fields.error("schema", f"unsupported schema version {schema!r}; expected 1")
@@ -275,9 +330,10 @@ def _values(f: _Fields, fields: Sequence[Field]) -> dict[str, Any]:
             out[fld.key] = f.text(fld.key, fld.required, default="") or None
         elif fld.holds is Holds.QUANTITY:
             assert fld.unit is not None
-            out[fld.key] = f.quantity(fld.key, fld.unit, fld.required, fld.allow_zero)
+            out[fld.key] = f.quantity(fld.key, fld.unit, fld.required, fld.allow_zero,
+                                      fld.floor)
         elif fld.holds is Holds.FRACTION:
-            out[fld.key] = f.fraction(fld.key, fld.required) if (
+            out[fld.key] = f.fraction(fld.key, fld.required, floor=fld.floor) if (
                 fld.required or f.raw(fld.key, False) is not None) else None
         elif fld.holds is Holds.ERROR:
             out[fld.key] = f.error_band(fld.key, fld.required)
@@ -427,8 +483,8 @@ class LinkCatalog(Notebook):
 
 
 def device_catalog(extra: Sequence[str | os.PathLike[str]] = ()) -> DeviceCatalog:
-    return DeviceCatalog(tuple(load_device(n, extra) for n in device_names(extra)))
+    return DeviceCatalog(tuple(find_device(n, extra) for n in device_names(extra)))
 
 
 def link_catalog(extra: Sequence[str | os.PathLike[str]] = ()) -> LinkCatalog:
-    return LinkCatalog(tuple(load_link(n, extra) for n in link_names(extra)))
+    return LinkCatalog(tuple(find_link(n, extra) for n in link_names(extra)))

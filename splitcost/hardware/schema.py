@@ -44,6 +44,9 @@ class Field:
     allow_zero: bool = False
     cited: bool = True  # a figure: it must have a [sources] entry when present
     write_unit: str = ""  # the unit of the comment the writer puts beside the base-unit value
+    # in base units: below it a value is a typo, not hardware (efficiencies go as low as a
+    # calibration fits them: a memory-bound class can reach 0.1% of the FLOP peak)
+    floor: float | None = None
 
     @property
     def table(self) -> str:
@@ -78,8 +81,9 @@ def _efficiencies(table: str, prefix: str, required: bool = True) -> tuple[Field
     for cls in (*_REQUIRED_CLASSES, "memory", "pointwise", "grouped", "recurrent"):
         must = required and cls in (*_REQUIRED_CLASSES, "memory")
         out.append(Field(f"{table}.{cls}", Holds.FRACTION, prefix + _CLASS_HELP[cls],
-                         required=must))
+                         required=must, floor=1e-6))
     return tuple(out)
+
 
 
 def _runtime_fields(runtime: str) -> tuple[Field, ...]:
@@ -107,27 +111,28 @@ DEVICE_FIELDS: tuple[Field, ...] = (
     Field("summary", Holds.TEXT, "one line a listing prints (default: the title)",
           required=False, cited=False),
     Field("memory.total", _Q, "physical memory (for a GPU server: the GPU's memory)",
-          unit=Kind.BYTES),
+          unit=Kind.BYTES, floor=1e4),
     Field("memory.usable", _Q, "what applications may allocate: total minus OS, desktop, "
-          "carve-outs", unit=Kind.BYTES),
+          "carve-outs", unit=Kind.BYTES, floor=1e4),
     Field("memory.runtime_overhead", _Q, "per process running a network: CUDA context, "
           "framework libraries", unit=Kind.BYTES, allow_zero=True),
-    Field("memory.bandwidth", _Q, "DRAM bandwidth", unit=Kind.BYTE_RATE, write_unit="GB/s"),
+    Field("memory.bandwidth", _Q, "DRAM bandwidth", unit=Kind.BYTE_RATE, write_unit="GB/s",
+          floor=1e6),
     Field("memory.cache_size", _Q, "with cache_bandwidth: an operator moving at most this many "
-          "bytes streams at the cache's rate", required=False, unit=Kind.BYTES),
+          "bytes streams at the cache's rate", required=False, unit=Kind.BYTES, floor=1e3),
     Field("memory.cache_bandwidth", _Q, "bandwidth from the cache", required=False,
-          unit=Kind.BYTE_RATE, write_unit="GB/s"),
+          unit=Kind.BYTE_RATE, write_unit="GB/s", floor=1e6),
     Field("compute.fp32", _Q, "peak FP32 rate, FLOP = 2 x MAC", unit=Kind.FLOP_RATE,
-          write_unit="GFLOP/s"),
+          write_unit="GFLOP/s", floor=1e6),
     Field("compute.fp16", _Q, "peak FP16 rate (absent: no faster FP16 path)", required=False,
-          unit=Kind.FLOP_RATE, write_unit="GFLOP/s"),
+          unit=Kind.FLOP_RATE, write_unit="GFLOP/s", floor=1e6),
     Field("compute.bf16", _Q, "peak BF16 rate (absent: no BF16 arithmetic)", required=False,
-          unit=Kind.FLOP_RATE, write_unit="GFLOP/s"),
+          unit=Kind.FLOP_RATE, write_unit="GFLOP/s", floor=1e6),
     Field("compute.int8", _Q, "peak INT8 rate (OP/s)", required=False, unit=Kind.FLOP_RATE,
-          write_unit="GFLOP/s"),
+          write_unit="GFLOP/s", floor=1e6),
     Field("compute.tf32", _Q, "peak TF32 tensor-core rate: the FP32 convolutions (eager) or "
           "convolutions and matmuls (TensorRT) run there (absent: no TF32 path)",
-          required=False, unit=Kind.FLOP_RATE, write_unit="GFLOP/s"),
+          required=False, unit=Kind.FLOP_RATE, write_unit="GFLOP/s", floor=1e6),
     Field("compute.op_overhead", _Q, "PyTorch eager: fixed cost per operator (dispatch, kernel "
           "launch)", unit=Kind.TIME, allow_zero=True, write_unit="us"),
     Field("compute.overlap", Holds.FLAG, "PyTorch eager: the host issues operators while the "
@@ -138,7 +143,7 @@ DEVICE_FIELDS: tuple[Field, ...] = (
     *_efficiencies("compute.efficiency", "PyTorch eager: achieved fraction of peak: "),
     *(f for runtime in RUNTIME_SECTIONS for f in _runtime_fields(runtime)),
     Field("power.active", _Q, "board power while computing", required=False, unit=Kind.POWER,
-          write_unit="W"),
+          write_unit="W", floor=1e-3),
     Field("power.idle", _Q, "board power while idle or waiting on the radio", required=False,
           unit=Kind.POWER, allow_zero=True, write_unit="W"),
 )
@@ -150,16 +155,16 @@ LINK_FIELDS: tuple[Field, ...] = (
     Field("summary", Holds.TEXT, "one line a listing prints (default: the title)",
           required=False, cited=False),
     Field("bandwidth", _Q, "median uplink rate, edge -> server", unit=Kind.RATE,
-          write_unit="Mbit/s"),
+          write_unit="Mbit/s", floor=100.0),
     Field("downlink", _Q, "server -> edge (the results); default: the uplink", required=False,
-          unit=Kind.RATE, write_unit="Mbit/s"),
+          unit=Kind.RATE, write_unit="Mbit/s", floor=100.0),
     Field("rtt", _Q, "round-trip time", unit=Kind.TIME, allow_zero=True, write_unit="ms"),
     Field("efficiency", Holds.FRACTION, "goodput / bandwidth: protocol overhead (1.0 when the "
-          "rate is already application-level)"),
+          "rate is already application-level)", floor=1e-2),
     Field("bandwidth_p10", _Q, "10th percentile of the uplink (the slow tail)", required=False,
-          unit=Kind.RATE, write_unit="Mbit/s"),
+          unit=Kind.RATE, write_unit="Mbit/s", floor=100.0),
     Field("bandwidth_p90", _Q, "90th percentile of the uplink", required=False, unit=Kind.RATE,
-          write_unit="Mbit/s"),
+          write_unit="Mbit/s", floor=100.0),
     Field("energy.per_bit", _Q, "radio energy per bit sent (with [energy])", required=False,
           unit=Kind.ENERGY_PER_BIT, allow_zero=True, write_unit="nJ/bit"),
     Field("energy.base_power", _Q, "radio power while sending, on top of per_bit",
@@ -289,6 +294,8 @@ def fields_markdown(fields: Iterable[Field]) -> str:
     rows = ["| field | holds | required | meaning |", "| --- | --- | --- | --- |"]
     for f in fields:
         holds = f"{f.unit.value} ({f.holds})" if f.unit else str(f.holds)
+        if f.floor is not None:
+            holds += f", at least {f.floor:g}"
         rows.append(f"| `{f.key}` | {holds} | {'yes' if f.required else 'no'} | {f.help} |")
     return "\n".join(rows) + "\n"
 

@@ -89,12 +89,72 @@ def peak(trace: Trace, start: int = 0, end: int | None = None,
 
 @dataclass(frozen=True)
 class Crossing:
-    """One storage crossing a cut, as the tensor the far side reads."""
+    """One storage crossing a cut, as the tensor the far side reads. Output tensors that share
+    the storage (``y`` and ``y.flatten(1)``) cross once; ``also`` lists the shapes of the others,
+    which the far side makes as views."""
 
     storage: int
     shape: tuple[int, ...]
     dtype: str
     nbytes: int
+    also: tuple[tuple[int, ...], ...] = ()
+
+
+_ITEMSIZE = {"float64": 8, "int64": 8, "complex64": 8, "float32": 4, "int32": 4,
+             "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
+
+
+def _contiguous(shape: tuple[int, ...], stride: tuple[int, ...]) -> bool:
+    expected = 1
+    for d, s in zip(reversed(shape), reversed(stride), strict=True):
+        if d != 1 and s != expected:
+            return False
+        expected *= d
+    return True
+
+
+def output_groups(trace: Trace) -> dict[int, tuple[list[int], int]]:
+    """Per storage the network returns: the indices of the output tensors on it, and the bytes
+    that must cross for them, counted once: the union of the byte ranges the contiguous views
+    cover plus the bytes of the other views (one distinct view each), at most the storage."""
+    groups: dict[int, list[int]] = {}
+    for i, m in enumerate(trace.outputs):
+        groups.setdefault(m.storage, []).append(i)
+    layouts = trace.output_layouts
+    out: dict[int, tuple[list[int], int]] = {}
+    for storage, members in groups.items():
+        metas = [trace.outputs[i] for i in members]
+        if len(members) == 1:
+            out[storage] = (members, metas[0].nbytes)
+            continue
+        if len(layouts) != len(trace.outputs):  # a trace without layouts: distinct shapes
+            distinct = {(m.shape, m.dtype): m.nbytes for m in metas}
+            total = sum(distinct.values())
+        else:
+            spans: list[tuple[int, int]] = []
+            strided: dict[tuple[object, ...], int] = {}
+            for i, m in zip(members, metas, strict=True):
+                offset, stride = layouts[i]
+                size = _ITEMSIZE.get(m.dtype, max(m.nbytes // max(m.numel, 1), 1))
+                if _contiguous(m.shape, stride):
+                    spans.append((offset * size, offset * size + m.nbytes))
+                else:
+                    strided[(offset, m.shape, stride, m.dtype)] = m.nbytes
+            total = _union(spans) + sum(strided.values())
+        out[storage] = (members, min(total, trace.storages[storage].nbytes))
+    return out
+
+
+def _union(spans: list[tuple[int, int]]) -> int:
+    total, end = 0, -1
+    for a, b in sorted(spans):
+        if a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
 
 
 def _last_read(s: Storage) -> int:
@@ -108,18 +168,21 @@ def crossing(trace: Trace, k: int) -> list[Crossing]:
     the output tensor's own bytes cross (a network that returns ``x[:, 0]`` sends that slice).
     """
     out: list[Crossing] = []
-    outputs_on: dict[int, list[TensorMeta]] = {}
-    for m in trace.outputs:
-        outputs_on.setdefault(m.storage, []).append(m)
+    groups = output_groups(trace)
     for s in trace.storages:
         if not _is_activation(s) or s.producer > k:
             continue
         view = _shape_of(trace, s)
         if _last_read(s) > k:
             out.append(Crossing(s.index, view.shape, view.dtype, s.nbytes))
-        elif s.index in outputs_on:
-            for m in outputs_on[s.index]:
-                out.append(Crossing(s.index, m.shape, m.dtype, m.nbytes))
+        elif s.index in groups:
+            members, nbytes = groups[s.index]
+            metas = [trace.outputs[i] for i in members]
+            first = max(metas, key=lambda m: m.nbytes)
+            shape = first.shape if first.nbytes == nbytes else (
+                nbytes // max(first.nbytes // max(first.numel, 1), 1),)
+            out.append(Crossing(s.index, shape, first.dtype, nbytes,
+                                tuple(m.shape for m in metas if m is not first)))
     return out
 
 
@@ -127,9 +190,7 @@ def payload_curve(trace: Trace) -> list[int]:
     """Payload bytes of the cut after each operator, for every operator at once."""
     n = len(trace.ops)
     delta = [0] * (n + 2)
-    out_bytes: dict[int, int] = {}
-    for m in trace.outputs:
-        out_bytes[m.storage] = out_bytes.get(m.storage, 0) + m.nbytes
+    out_bytes = {storage: nbytes for storage, (_, nbytes) in output_groups(trace).items()}
     # Index i of ``delta`` is cut k = i - 1, so that k = -1 (before any operator) fits.
     for s in trace.storages:
         if not _is_activation(s):

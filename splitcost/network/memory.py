@@ -42,6 +42,18 @@ class InferenceMemory:
         return asdict(self)
 
 
+# Optimizer state per trainable parameter element, in multiples of the parameter's bytes (here,
+# without torch, so that a command checks --optimizer before it imports anything).
+OPTIMIZER_STATE = {
+    "adamw": 2,  # exp_avg and exp_avg_sq
+    "adam": 2,
+    "sgd": 0,  # plain SGD keeps nothing
+    "sgd-momentum": 1,  # the momentum buffer
+    "rmsprop": 1,  # square_avg
+    "adagrad": 1,  # sum
+}
+
+
 @dataclass(frozen=True)
 class TrainingMemory:
     """Bytes one training step holds at its peak: everything below at once."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from splitcost._notebook import Notebook
 from splitcost.network.cuts import Cut, cuts
-from splitcost.network.liveness import input_bytes, live_curve, payload_curve
+from splitcost.network.liveness import input_bytes, live_curve, output_groups, payload_curve
 from splitcost.network.memory import (
     InferenceMemory,
     TorchinfoMemory,
@@ -27,10 +27,16 @@ class BackboneInfo:
 
     name: str  # canonical name: "efficientnet_b0", or "pkg.module:factory"
     requested: str  # what the user typed: "efficientnet"
-    source: str  # "torchvision", "user" or "module"
+    source: str  # "torchvision", "timm", "hf", "user" or "module"
     rule: str  # sentence: how the backbone was cut from the model
     whole: bool
     root: str = ""  # the backbone's module path in the whole model ("features"), "" for none
+    args: tuple[tuple[str, Any], ...] = ()  # the factory's keyword arguments
+
+    @property
+    def factory_name(self) -> str:
+        """The name without the arguments ``name`` shows: ``resnet50``, ``timm:resnet50``."""
+        return self.name.split("(", 1)[0] if self.args else self.name
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,21 @@ class ModuleRow:
 
 
 @dataclass(frozen=True)
+class OutputTensor:
+    """One tensor the network returns; ``shares_with``: the index of an earlier output on the
+    same storage (it crosses once, with that one), else None."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    nbytes: int  # this tensor's own bytes
+    shares_with: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shape": list(self.shape), "dtype": self.dtype, "bytes": self.nbytes,
+                "shares_storage_with": self.shares_with}
+
+
+@dataclass(frozen=True)
 class MemoryModels:
     torchinfo: TorchinfoMemory
     inference: InferenceMemory
@@ -93,9 +114,9 @@ class Profile(Notebook):
     macs: int
     flops: int  # 2 x MACs
     vector_flops: int  # pointwise, normalisation, softmax, pooling
-    zb_shape: tuple[int, ...]  # the network's output as produced (batch included)
+    zb_shape: tuple[int, ...]  # the network's (first) output as produced (batch included)
     zb_dtype: str
-    zb_bytes: int  # the output flattened, as MTL-Split sends it
+    zb_bytes: int  # every output, flattened, as MTL-Split sends them: once per storage
     input_bytes: int
     modules: tuple[ModuleRow, ...]
     memory: MemoryModels
@@ -103,6 +124,7 @@ class Profile(Notebook):
     unsupported_ops: tuple[str, ...]
     trace: Trace = field(repr=False, compare=False)
     training_error: str | None = None  # why training memory was asked for and not measured
+    zb_tensors: tuple[OutputTensor, ...] = ()  # every output tensor, in the order returned
 
     @property
     def name(self) -> str:
@@ -144,7 +166,10 @@ class Profile(Notebook):
             "zb_shape": list(self.zb_shape),
             "zb_dtype": self.zb_dtype,
             "zb_bytes": self.zb_bytes,
+            "zb_tensors": [t.to_dict() for t in self.zb_tensors],
             "input_bytes": self.input_bytes,
+            "inputs": [{"shape": [self.batch, *i.shape], "dtype": i.dtype}
+                       for i in self.input.all],
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,6 +217,12 @@ def analyse(trace: Trace, backbone: BackboneInfo, spec: InputSpec, batch: int, d
     )
     out = trace.outputs[0] if trace.outputs else None
     macs = macs_prefix[-1]
+    groups = output_groups(trace)
+    first_on: dict[int, int] = {}
+    tensors = []
+    for i, m in enumerate(trace.outputs):
+        tensors.append(OutputTensor(m.shape, m.dtype, m.nbytes, first_on.get(m.storage)))
+        first_on.setdefault(m.storage, i)
     return Profile(
         backbone=backbone,
         input=spec,
@@ -208,11 +239,12 @@ def analyse(trace: Trace, backbone: BackboneInfo, spec: InputSpec, batch: int, d
         vector_flops=sum(op.cost.vector_flops for op in ops),
         zb_shape=out.shape if out else (),
         zb_dtype=out.dtype if out else dtype,
-        zb_bytes=sum(m.nbytes for m in trace.outputs),
+        zb_bytes=sum(nbytes for _, nbytes in groups.values()),
         input_bytes=input_bytes(trace),
         modules=rows,
         memory=MemoryModels(torchinfo_memory(trace), inference_memory(trace)),
         fallback_ops=trace.fallback_ops,
         unsupported_ops=trace.unsupported_ops,
         trace=trace,
+        zb_tensors=tuple(tensors),
     )

@@ -127,3 +127,6 @@ class Trace:
     fallback_ops: tuple[str, ...] = ()
     unsupported_ops: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    # per output tensor: its storage offset and strides, in elements (which bytes of its
+    # storage it covers: outputs that alias one storage are sent once)
+    output_layouts: tuple[tuple[int, tuple[int, ...]], ...] = ()

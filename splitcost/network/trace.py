@@ -17,16 +17,17 @@ import contextlib
 import sys
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from math import prod
 from typing import Any
 
 import torch
 from torch import nn
-from torch.multiprocessing.reductions import StorageWeakRef
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 
 from splitcost.errors import InputError
+from splitcost.network._fastmeta import RULES
 from splitcost.network.flops import RNN_GATES, op_cost, rnn_cost
 from splitcost.network.records import (
     ModuleCall,
@@ -61,8 +62,14 @@ class TraceError(InputError):
     """The network could not be run on the given input; the message says where and why."""
 
 
+_DTYPE_NAMES = {d: str(d).removeprefix("torch.") for d in (
+    torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.int32,
+    torch.int16, torch.int8, torch.uint8, torch.bool)}
+
+
 def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
+    name = _DTYPE_NAMES.get(dtype)
+    return name if name is not None else str(dtype).removeprefix("torch.")
 
 
 # --- torchinfo 1.8.0's size rules, ported so that its memory model can be reproduced ----------
@@ -121,11 +128,13 @@ def _torchinfo_prod(size: Sequence[Any]) -> int:
 
 
 class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
-    """Records operators and storage lifetimes. Holds no reference to any tensor."""
+    """Records operators and storage lifetimes. Holds no reference to any activation (only to
+    the parameters and buffers the model holds anyway, whose records never change)."""
 
-    def __init__(self, *, allow_cpu_fallback: bool = True):
+    def __init__(self, *, allow_cpu_fallback: bool = True, fast_rules: bool = True):
         super().__init__()  # type: ignore[no-untyped-call]
         self.allow_cpu_fallback = allow_cpu_fallback
+        self.rules = RULES if fast_rules else {}
         self.ops: list[OpRecord] = []
         self.storage_of: dict[int, int] = {}  # live StorageImpl address -> storage index
         self.nbytes: list[int] = []
@@ -133,7 +142,8 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.producer: list[int] = []
         self.readers: list[list[int]] = []
         self.freed_after: list[int | None] = []
-        self.finalizers: list[weakref.finalize[Any, Any]] = []
+        self.watchers: list[weakref.ref[Any]] = []
+        self.state: dict[int, tuple[torch.Tensor, TensorMeta]] = {}  # id -> parameter, record
         self.module_stack: list[str] = [""]
         self.fallback_ops: list[str] = []
         self.unsupported: set[str] = set()
@@ -145,9 +155,10 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
 
     def register(self, t: torch.Tensor, kind: str, producer: int) -> int:
         st = t.untyped_storage()
-        key = StorageWeakRef(st).cdata  # type: ignore[no-untyped-call]
-        if key in self.storage_of:
-            return self.storage_of[key]
+        key = st._cdata  # the StorageImpl's address (what StorageWeakRef keys by)
+        index = self.storage_of.get(key)
+        if index is not None:
+            return index
         index = len(self.nbytes)
         self.storage_of[key] = index
         self.nbytes.append(int(st.nbytes()))
@@ -155,27 +166,37 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.producer.append(producer)
         self.readers.append([])
         self.freed_after.append(None)
-        self.finalizers.append(weakref.finalize(st, self._freed, key, index))
+        self.watchers.append(weakref.ref(st, self._on_free(key, index)))
         return index
 
-    def _freed(self, key: int, index: int) -> None:
-        if self.closed:
-            return
-        self.freed_after[index] = len(self.ops) - 1
-        if self.storage_of.get(key) == index:
-            del self.storage_of[key]
+    def _on_free(self, key: int, index: int) -> Callable[[Any], None]:
+        def freed(_: Any) -> None:
+            if self.closed:
+                return
+            self.freed_after[index] = len(self.ops) - 1
+            if self.storage_of.get(key) == index:
+                del self.storage_of[key]
+
+        return freed
 
     def meta(self, t: torch.Tensor, kind: str = "constant", producer: int = -1) -> TensorMeta:
+        known = self.state.get(id(t))
+        if known is not None and known[0] is t:
+            return known[1]  # a parameter or buffer, recorded before the run
         index = self.register(t, kind, producer)
-        return TensorMeta(
-            tuple(int(d) for d in t.shape), _dtype_name(t.dtype), t.numel() * t.element_size(),
-            index,
-        )
+        return TensorMeta(tuple(t.shape), _dtype_name(t.dtype), t.numel() * t.element_size(),
+                          index)
+
+    def remember(self, t: torch.Tensor, kind: str) -> TensorMeta:
+        """Record a parameter or buffer once; operators reading it reuse the record."""
+        m = self.meta(t, kind)
+        self.state[id(t)] = (t, m)
+        return m
 
     def close(self) -> None:
         self.closed = True
-        for f in self.finalizers:
-            f.detach()
+        self.watchers.clear()
+        self.state.clear()
 
     # operators --------------------------------------------------------------------------------
 
@@ -198,19 +219,21 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
                 "output shapes depend on the data, which a trace without data cannot follow"
             )
         self.current_op = name
-        in_tensors = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
-        inputs = tuple(self.meta(t) for t in in_tensors)
+        inputs = tuple(self.meta(t) for t in _tensors(args, kwargs))
         fallback = False
-        try:
-            out = func(*args, **kwargs)
-        except NotImplementedError as e:
-            if not self.allow_cpu_fallback or "Meta" not in str(e):
-                raise
-            out = _run_on_cpu(func, args, kwargs)
-            fallback = True
-            self.fallback_ops.append(name)
+        rule = self.rules.get(func)
+        out = rule(args, kwargs) if rule is not None else None
+        if out is None:
+            try:
+                out = func(*args, **kwargs)
+            except NotImplementedError as e:
+                if not self.allow_cpu_fallback or "Meta" not in str(e):
+                    raise
+                out = _run_on_cpu(func, args, kwargs)
+                fallback = True
+                self.fallback_ops.append(name)
         index = len(self.ops)
-        out_tensors = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        out_tensors = _tensors(out)
         before = len(self.nbytes)
         outputs = tuple(self.meta(t, "activation", index) for t in out_tensors)
         allocates = tuple(range(before, len(self.nbytes)))
@@ -223,7 +246,6 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
             OpRecord(index, name, module, inputs, outputs, allocates, cost, fallback)
         )
         return out
-
 
     @contextlib.contextmanager
     def pause(self) -> Iterator[None]:
@@ -303,6 +325,20 @@ def _fused_rnn(rec: _Recorder, mode: str, args: Sequence[Any]) -> Any:
 
 _RNN_FUNCTIONS = {torch.lstm: "lstm", torch.gru: "gru", torch.rnn_tanh: "rnn_tanh",
                   torch.rnn_relu: "rnn_relu"}
+def _tensors(*values: Any) -> list[torch.Tensor]:
+    """The tensors in an operator's arguments or results, in order: what ``tree_flatten``
+    finds in the lists, tuples and dicts aten operators take and return, without its cost."""
+    found: list[torch.Tensor] = []
+    stack = list(reversed(values))
+    while stack:
+        v = stack.pop()
+        if isinstance(v, torch.Tensor):
+            found.append(v)
+        elif isinstance(v, list | tuple):
+            stack.extend(reversed(v))
+        elif isinstance(v, dict):
+            stack.extend(reversed(list(v.values())))
+    return found
 
 
 def _run_on_cpu(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
@@ -372,20 +408,21 @@ class _FusedKernels(TorchFunctionMode):
 @contextlib.contextmanager
 def _module_hooks(model: nn.Module, rec: _Recorder, calls: list[ModuleCall]) -> Iterator[None]:
     """Hooks that track the module-call stack; removed on exit, whatever happens."""
-    names = {id(m): n for n, m in model.named_modules()}
-    children = {id(m): any(True for _ in m.children()) for m in model.modules()}
-    # torchinfo's per-module parameter figures, computed once rather than on every call
-    owned = {
-        id(m): (sum(p.numel() for p in m.parameters()),
-                sum(p.numel() * p.element_size() for p in m.parameters()))
-        for m in model.modules()
-    }
+    modules = list(model.named_modules())
+    names = {id(m): n for n, m in modules}
+    children = {id(m): any(True for _ in m.children()) for _, m in modules}
+    depth = {id(m): 0 if not n else n.count(".") + 1 for n, m in modules}
+    owned = _subtree_params([m for _, m in modules])
     seen: set[int] = set()
     call_count: dict[int, int] = {}
     open_calls: list[tuple[int, str, int, bool, int, int]] = []
     handles = []
 
     def pre(module: nn.Module, args: Any) -> None:
+        with torch._C.DisableTorchFunction():  # our bookkeeping, not the network's calls
+            _pre(module)
+
+    def _pre(module: nn.Module) -> None:
         key = id(module)
         recursive = key in seen
         seen.add(key)
@@ -397,36 +434,63 @@ def _module_hooks(model: nn.Module, rec: _Recorder, calls: list[ModuleCall]) -> 
         rec.module_stack.append(path)
 
     def post(module: nn.Module, args: Any, output: Any) -> None:
+        with torch._C.DisableTorchFunction():
+            _post(module, output)
+
+    def _post(module: nn.Module, output: Any) -> None:
         key, path, start, recursive, params, pbytes = open_calls.pop()
         rec.module_stack.pop()
         name = names[key]
-        out_tensors = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
-        size, elem = _torchinfo_size(output)
+        if isinstance(output, torch.Tensor):  # most calls: what the general rules give for it
+            outputs: tuple[TensorMeta, ...] = (rec.meta(output),)
+            output_bytes = output.element_size() * prod(output.shape)
+        else:
+            out_tensors = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
+            outputs = tuple(rec.meta(t) for t in out_tensors)
+            size, elem = _torchinfo_size(output)
+            output_bytes = elem * _torchinfo_prod(size)
         calls.append(
-            ModuleCall(
-                path=path,
-                name=name,
-                type=type(module).__name__,
-                depth=0 if not name else name.count(".") + 1,
-                start=start,
-                end=len(rec.ops),
-                leaf=not children[key],
-                params=params,
-                param_bytes=pbytes,
-                recursive=recursive,
-                outputs=tuple(rec.meta(t) for t in out_tensors),
-                torchinfo_output_bytes=elem * _torchinfo_prod(size),
-            )
+            ModuleCall(path=path, name=name, type=type(module).__name__, depth=depth[key],
+                       start=start, end=len(rec.ops), leaf=not children[key], params=params,
+                       param_bytes=pbytes, recursive=recursive, outputs=outputs,
+                       torchinfo_output_bytes=output_bytes)
         )
 
     try:
-        for m in model.modules():
+        for _, m in modules:
             handles.append(m.register_forward_pre_hook(pre))
             handles.append(m.register_forward_hook(post))
         yield
     finally:
         for h in handles:
             h.remove()
+
+
+def _subtree_params(modules: Sequence[nn.Module]) -> dict[int, tuple[int, int]]:
+    """Parameters and their bytes of each module's subtree, each parameter counted once (as
+    ``module.parameters()`` yields them), in one pass from the leaves up."""
+    ids: dict[int, frozenset[int]] = {}
+    size: dict[int, tuple[int, int]] = {}
+
+    def collect(m: nn.Module) -> frozenset[int]:
+        key = id(m)
+        if key in ids:
+            return ids[key]
+        own = set()
+        for p in m._parameters.values():
+            if p is not None:
+                own.add(id(p))
+                size[id(p)] = (p.numel(), p.numel() * p.element_size())
+        for child in m.children():
+            own |= collect(child)
+        ids[key] = frozenset(own)
+        return ids[key]
+
+    out = {}
+    for m in modules:
+        members = collect(m)
+        out[id(m)] = (sum(size[i][0] for i in members), sum(size[i][1] for i in members))
+    return out
 
 
 # --- the entry point ------------------------------------------------------------------------------
@@ -437,7 +501,7 @@ def _param_infos(
 ) -> tuple[ParamInfo, ...]:
     out = []
     for name, t in items:
-        m = rec.meta(t, kind)
+        m = rec.remember(t, kind)
         out.append(
             ParamInfo(name, m.shape, m.dtype, t.numel(), m.nbytes, bool(t.requires_grad), m.storage)
         )
@@ -450,13 +514,16 @@ def run_trace(
     *,
     allow_cpu_fallback: bool = True,
     describe_input: Callable[[], str] | None = None,
+    fast_rules: bool = True,
 ) -> Trace:
     """Run ``model`` once on ``inputs`` (meta tensors) in eval mode without autograd.
 
     ``model`` must already hold meta parameters (see :mod:`splitcost.network.zoo`); it is put in
-    eval mode for the run and its mode and hooks are restored afterwards.
+    eval mode for the run and its mode and hooks are restored afterwards. ``fast_rules=False``
+    runs every meta kernel, skipping the shape rules of :mod:`splitcost.network._fastmeta`
+    (the tests compare the two).
     """
-    rec = _Recorder(allow_cpu_fallback=allow_cpu_fallback)
+    rec = _Recorder(allow_cpu_fallback=allow_cpu_fallback, fast_rules=fast_rules)
     calls: list[ModuleCall] = []
     params = _param_infos(list(model.named_parameters()), rec, "param")
     buffers = _param_infos(list(model.named_buffers()), rec, "buffer")
@@ -471,8 +538,7 @@ def run_trace(
             output = model(*inputs)
     except TraceError:
         raise
-    except (RuntimeError, ValueError, TypeError, IndexError, KeyError, NotImplementedError,
-            AssertionError, ZeroDivisionError) as e:
+    except Exception as e:
         # The network itself refused this input (shape checks, asserts): say where, in one line.
         module = rec.module_stack[-1] if len(rec.module_stack) > 1 else ""
         op = rec.current_op or "its forward"
@@ -486,6 +552,8 @@ def run_trace(
         model.train(was_training)
     out_tensors = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
     out_meta = tuple(rec.meta(t, "activation") for t in out_tensors)
+    layouts = tuple((int(t.storage_offset()), tuple(int(d) for d in t.stride()))
+                    for t in out_tensors)
     del output, out_tensors
     rec.close()
     outputs_set = {m.storage for m in out_meta}
@@ -513,4 +581,5 @@ def run_trace(
         torchinfo_input_bytes=int(torchinfo_input),
         fallback_ops=tuple(dict.fromkeys(rec.fallback_ops)),
         unsupported_ops=tuple(sorted(rec.unsupported)),
+        output_layouts=layouts,
     )

@@ -16,17 +16,7 @@ from torch import nn
 from torch.multiprocessing.reductions import StorageWeakRef
 
 from splitcost.errors import InputError
-from splitcost.network.memory import TrainingMemory
-
-# Optimizer state per trainable parameter element, in multiples of the parameter's bytes.
-OPTIMIZER_STATE = {
-    "adamw": 2,  # exp_avg and exp_avg_sq
-    "adam": 2,
-    "sgd": 0,  # plain SGD keeps nothing
-    "sgd-momentum": 1,  # the momentum buffer
-    "rmsprop": 1,  # square_avg
-    "adagrad": 1,  # sum
-}
+from splitcost.network.memory import OPTIMIZER_STATE, TrainingMemory
 
 
 def _key(t: torch.Tensor) -> int:

@@ -1,11 +1,17 @@
-"""Backbones by name: the paper's aliases, any torchvision classification model, user factories.
+"""Backbones by name: the paper's aliases, torchvision classification, detection and
+segmentation models, ``timm:NAME``, ``hf:NAME_OR_CONFIG`` (:mod:`splitcost.network.libraries`)
+and user factories ``package.module:factory``, each with optional keyword arguments.
 
 A backbone is built on the meta device (no weights, no memory). The backbone of a torchvision
 classifier is its feature extractor up to the last feature map, before global pooling and the
 classifier, which is what the paper's code takes (``vgg16().features``,
 ``mobilenet_v3_small().features``, ``efficientnet_b0().features``); :data:`FAMILY_RULES` says how
-it is chosen for each family. ``whole=True`` builds the whole classifier instead, so that its MACs
-can be checked against torchvision's ``_ops`` metadata.
+it is chosen for each family, :data:`LIBRARY_RULES` for detection, segmentation, timm and
+transformers. ``whole=True`` builds the whole classifier instead, so that its MACs can be checked
+against torchvision's ``_ops`` metadata. Nothing is downloaded: torchvision models are built with
+``weights=None, weights_backbone=None``, timm's with ``pretrained=False``, transformers' from a
+config. User code that fails (a factory that raises, a download attempted) is one line naming the
+factory; ``splitcost --traceback`` shows the whole of it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
+import inspect
 import os
 import sys
 from collections import OrderedDict
@@ -24,15 +31,11 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from splitcost.errors import InputError, unknown_name
+from splitcost.network import libraries
+from splitcost.network.backbone_args import Args, shown
+from splitcost.network.names import ALIASES, canonical_name
 from splitcost.network.profile import BackboneInfo
-
-# The paper's code names (github.com/intelligolabs/MTL-Split).
-ALIASES = {
-    "vgg": "vgg16",
-    "mobilenet": "mobilenet_v3_small",
-    "mobilenetv3": "mobilenet_v3_small",
-    "efficientnet": "efficientnet_b0",
-}
+from splitcost.units import InputSpec
 
 # family prefix -> (child modules that make the backbone, or a special rule; sentence for users)
 FAMILY_RULES: dict[str, tuple[tuple[str, ...] | str, str]] = {
@@ -83,10 +86,37 @@ FAMILY_RULES: dict[str, tuple[tuple[str, ...] | str, str]] = {
 }
 
 
+# torchvision's other model families, by the module that holds them: the backbone they share.
+LIBRARY_RULES = {
+    "detection": "model.backbone: the feature extractor and FPN, every feature map (before "
+                 "the region proposals and box heads; images as given, no resize)",
+    "segmentation": "model.backbone: the trunk's feature maps (before the segmentation head)",
+    "timm": libraries.TIMM_RULE,
+    "hf": libraries.HF_RULE,
+}
+
+
 def torchvision_names() -> list[str]:
     import torchvision
 
     return list(torchvision.models.list_models(module=torchvision.models))
+
+
+def torchvision_family(name: str) -> str | None:
+    """``detection`` or ``segmentation`` for those torchvision models; None otherwise."""
+    import torchvision.models as tvm
+
+    for family in ("detection", "segmentation"):
+        if name in tvm.list_models(module=getattr(tvm, family)):
+            return family
+    return None
+
+
+def _all_torchvision() -> list[str]:
+    import torchvision.models as tvm
+
+    return [*torchvision_names(), *tvm.list_models(module=tvm.detection),
+            *tvm.list_models(module=tvm.segmentation)]
 
 
 def family_of(name: str) -> str:
@@ -96,37 +126,82 @@ def family_of(name: str) -> str:
     raise InputError(f"no backbone rule for torchvision model {name!r}; use --whole")
 
 
-def resolve(requested: str, whole: bool = False) -> BackboneInfo:
+def _named(name: str, args: Args) -> str:
+    return f"{name}({shown(args)})" if args else name
+
+
+def resolve(requested: str, whole: bool = False, args: Args = ()) -> BackboneInfo:
     """Name -> BackboneInfo, without building anything (unknown names list the closest)."""
+    if not isinstance(requested, str):
+        raise InputError(f"expected a backbone name, got {type(requested).__name__}",
+                         parameter="backbone")
     text = requested.strip()
     if not text:
         raise InputError("is empty; give a name such as efficientnet or resnet50",
                          parameter="backbone")
+    prefix, _, rest = text.partition(":")
+    if prefix in ("timm", "hf") and rest:
+        if prefix == "timm":
+            libraries.check_timm(rest)
+        else:
+            libraries.hf_config(rest, args)  # checks the name and the arguments now
+        rule = "the whole model" if whole else LIBRARY_RULES[prefix]
+        return BackboneInfo(_named(text, args), requested, prefix, rule, whole, args=args)
     if ":" in text:
         module, _, factory = text.partition(":")
+        if module.startswith("torchvision.models") and factory.lower() in _all_torchvision():
+            # torchvision's own builders by path: the same model as by name, backbone and all
+            return resolve(factory, whole, args)
         if not module or not factory:
             raise InputError(
-                f"expected a user backbone as package.module:factory, got {requested!r}"
+                f"expected a user backbone as package.module:factory, timm:NAME or hf:NAME, "
+                f"got {requested!r}", parameter="backbone"
             )
-        return BackboneInfo(text, requested, "user", "the module returned by the factory", True)
-    name = ALIASES.get(text.lower(), text.lower())
-    names = torchvision_names()
+        return BackboneInfo(_named(text, args), requested, "user",
+                            "the module returned by the factory", True, args=args)
+    name = canonical_name(text)
+    names = _all_torchvision()
     if name not in names:
         raise unknown_name(
-            "backbone", text, [*ALIASES, *names], "or use package.module:factory for your own"
+            "backbone", text, [*ALIASES, *names],
+            "or use timm:NAME, hf:NAME or package.module:factory for your own",
+            parameter="backbone",
         )
+    family = torchvision_family(name)
+    if family is not None:
+        if whole:
+            raise InputError(f"{name} runs whole only on real images (its heads filter boxes "
+                             "by value); profile its backbone (no --whole)", parameter="whole")
+        return BackboneInfo(_named(name, args), requested, "torchvision",
+                            f"{name}(): {LIBRARY_RULES[family]}", False, root="backbone",
+                            args=args)
     if whole:
-        return BackboneInfo(name, requested, "torchvision", "the whole classifier", True)
+        return BackboneInfo(_named(name, args), requested, "torchvision",
+                            "the whole classifier", True, args=args)
     parts, rule = FAMILY_RULES[family_of(name)]
     root = parts if isinstance(parts, str) and parts != "vit" else ""
-    return BackboneInfo(name, requested, "torchvision", f"{name}(): {rule}", False, root)
+    return BackboneInfo(_named(name, args), requested, "torchvision", f"{name}(): {rule}",
+                        False, root=root, args=args)
 
 
 # --- building on meta -----------------------------------------------------------------------
 
 
+# In-place methods that only change values (what weight initialisation calls): on a meta
+# tensor, which has no values, they change nothing, so a meta build skips them.
+_VALUE_ONLY = frozenset({
+    "normal_", "uniform_", "zero_", "fill_", "erfinv_", "mul_", "add_", "clamp_",
+    "bernoulli_", "exponential_", "random_", "log_normal_", "cauchy_", "geometric_",
+})
+
+
 class _SkipInit(TorchFunctionMode):
-    """Skip ``torch.nn.init`` during a CPU build: weights are never used, only their shapes."""
+    """Skip weight initialisation while building: weights are never used, only their shapes.
+
+    ``torch.nn.init`` functions are skipped outright, and the value-only in-place methods they
+    call are skipped on meta tensors (their result is the tensor itself); on meta, where
+    PyTorch runs them as Python decompositions, they were most of a build's time.
+    """
 
     def __torch_function__(
         self, func: Any, types: Any, args: Any = (), kwargs: Any = None
@@ -134,25 +209,81 @@ class _SkipInit(TorchFunctionMode):
         kwargs = kwargs or {}
         if getattr(func, "__module__", None) == "torch.nn.init":
             return kwargs.get("tensor", args[0] if args else None)
+        if (getattr(func, "__name__", "") in _VALUE_ONLY and args
+                and isinstance(args[0], torch.Tensor) and args[0].is_meta
+                and not any(isinstance(a, torch.Tensor) for a in (*args[1:], *kwargs.values()))):
+            return args[0]
         return func(*args, **kwargs)
 
 
-def build_on_meta(factory: Callable[[], nn.Module]) -> tuple[nn.Module, str]:
+def build_on_meta(factory: Callable[[], nn.Module], what: str = "") -> tuple[nn.Module, str]:
     """Build with parameters on the meta device.
 
     Some constructors compute with tensors (RegNet derives its widths with ``torch.arange`` and
     reads them back); on meta that fails, so such a model is built on CPU with weight
-    initialisation skipped, then moved to meta. Returns the model and how it was built.
+    initialisation skipped, then moved to meta. Returns the model and how it was built. A
+    factory that fails on CPU too is one line naming ``what`` (:func:`user_code`).
     """
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _SkipInit():
             model = factory()
         return _check_module(model), "meta"
-    except (NotImplementedError, RuntimeError):
+    except InputError:
+        raise
+    except Exception:  # built again on CPU below, where a real failure surfaces
         pass
-    with torch.device("cpu"), _SkipInit():
+    with user_code(what), torch.device("cpu"), _SkipInit():
         model = _check_module(factory())
     return model.to("meta"), "cpu, then moved to meta (its constructor computes with tensors)"
+
+
+def _is_download(e: BaseException) -> bool:
+    """Whether ``e`` is a failed download (this machine has no network, by design)."""
+    import http.client
+    import socket
+    import urllib.error
+
+    kinds: tuple[type[BaseException], ...] = (urllib.error.URLError, http.client.HTTPException,
+                                               socket.gaierror, ConnectionError, TimeoutError)
+    hub = sys.modules.get("huggingface_hub.errors")
+    if hub is not None:
+        kinds += tuple(getattr(hub, n) for n in ("OfflineModeIsEnabled",
+                                                 "LocalEntryNotFoundError") if hasattr(hub, n))
+    requests = sys.modules.get("requests.exceptions")
+    if requests is not None:
+        kinds += (requests.RequestException,)
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, kinds):
+            return True
+        e = e.__cause__ or e.__context__  # type: ignore[assignment]
+    return False
+
+
+@contextlib.contextmanager
+def user_code(what: str) -> Iterator[None]:
+    """Run a factory (the user's code, or a library's): whatever it raises becomes one line
+    that names it, the original kept as the cause for ``--traceback``."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as e:
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        said = f"{type(e).__name__}: {first}" if first else type(e).__name__
+        if _is_download(e):
+            raise InputError(f"{what or 'the factory'} tried to download ({said}); splitcost "
+                             "builds models without weights and without network access: pass "
+                             "no pretrained weights (e.g. --backbone-arg weights=None)",
+                             parameter="backbone") from e
+        hint, parameter = "", "backbone"
+        if isinstance(e, TypeError) and "unexpected keyword argument" in first:
+            hint, parameter = "; check the --backbone-arg names", "backbone_args"
+        elif isinstance(e, TypeError) and "argument" in first:
+            hint = "; give the factory's arguments with --backbone-arg NAME=VALUE"
+        raise InputError(f"{what or 'the factory'} raised {said}{hint}",
+                         parameter=parameter) from e
 
 
 def _check_module(model: object) -> nn.Module:
@@ -172,7 +303,26 @@ def meta_twin(model: nn.Module) -> nn.Module:
         memo[id(p)] = nn.Parameter(torch.empty_like(p, device="meta"), p.requires_grad)
     for b in model.buffers():
         memo[id(b)] = torch.empty_like(b, device="meta")
-    return copy.deepcopy(model, memo)
+    try:
+        return copy.deepcopy(model, dict(memo))
+    except (TypeError, copy.Error, RuntimeError):
+        pass
+    # Something the module holds cannot be copied (a lock, a file, a process handle): the twin
+    # shares those objects with the original instead; tracing reads only shapes.
+    for m in model.modules():
+        for value in vars(m).values():
+            if isinstance(value, torch.Tensor | nn.Module | dict):
+                continue
+            try:
+                copy.deepcopy(value, dict(memo))
+            except Exception:  # not copyable: shared, as the comment above says
+                memo[id(value)] = value
+    try:
+        return copy.deepcopy(model, memo)
+    except Exception as e:
+        raise InputError(f"cannot make a meta copy of the {type(model).__name__} to trace "
+                         f"({type(e).__name__}: {str(e)[:200]}); pass a factory "
+                         "(package.module:factory) instead", parameter="backbone") from e
 
 
 class Stages(nn.Sequential):
@@ -231,40 +381,85 @@ def _torchvision_kwargs(name: str, image_hw: tuple[int, int] | None) -> dict[str
     return {}
 
 
-def check_input(info: BackboneInfo, shape: tuple[int, ...]) -> None:
-    """torchvision classifiers take one CxHxW image per sample."""
-    if info.source == "torchvision" and len(shape) != 3:
-        text = "x".join(str(d) for d in shape)
+def check_input(info: BackboneInfo, shape: tuple[int, ...] | InputSpec) -> None:
+    """torchvision models take one CxHxW image per sample."""
+    spec = shape if isinstance(shape, InputSpec) else InputSpec(tuple(shape))
+    if info.source == "torchvision" and (len(spec.shape) != 3 or spec.more):
         raise InputError(f"{info.name} takes one image per sample as CxHxW, such as 3x224x224; "
-                         f"got {text}")
+                         f"got {spec}", parameter="input_shape")
 
 
 def build(
-    info: BackboneInfo, image_hw: tuple[int, int] | None = None, *, real: bool = False
+    info: BackboneInfo, image_hw: tuple[int, int] | None = None, *, real: bool = False,
+    spec: InputSpec | None = None,
 ) -> tuple[nn.Module, str]:
     """Build the backbone (or whole model). Returns (module, how it was built).
 
     On meta by default (no weights, no memory); ``real=True`` builds it on CPU with randomly
-    initialised weights, for the code that runs it (the split network, calibration).
+    initialised weights, for the code that runs it (the split network, calibration). ``spec``
+    is the input the backbone will be traced on (a library backbone is chosen with it).
     """
+    args = dict(info.args)
+    name = info.factory_name
     if info.source == "user":
-        return build_user(info.name, real=real)
+        return build_user(name, real=real, args=info.args)
+    if info.source in ("timm", "hf"):
+        return _build_library(info, real, spec)
     import torchvision
 
-    kwargs = _torchvision_kwargs(info.name, image_hw)
-    if info.name.startswith(("googlenet", "inception")):
-        kwargs["init_weights"] = False  # skips scipy's slow truncated-normal init
-    if info.name == "googlenet":
-        kwargs["aux_logits"] = False  # as torchvision builds it with weights
+    kwargs = {**_torchvision_kwargs(name, image_hw), **args}
+    family = torchvision_family(name)
+    if family is not None:
+        kwargs.setdefault("weights", None)
+        kwargs.setdefault("weights_backbone", None)  # its default downloads ImageNet weights
+    if name.startswith(("googlenet", "inception")):
+        kwargs.setdefault("init_weights", False)  # skips scipy's slow truncated-normal init
+    if name == "googlenet":
+        kwargs.setdefault("aux_logits", False)  # as torchvision builds it with weights
+    what = f"torchvision's {name}({shown(tuple(kwargs.items()))})"
 
     def factory() -> nn.Module:
-        return _check_module(torchvision.models.get_model(info.name, **kwargs))
+        return _check_module(torchvision.models.get_model(name, **kwargs))
 
     with warnings_quiet():
-        model, how = (factory(), "cpu, random weights") if real else build_on_meta(factory)
+        model, how = _build(factory, real, what)
+    if family is not None:
+        backbone = model.backbone
+        assert isinstance(backbone, nn.Module)
+        return backbone, how
     if info.whole:
         return model, how
-    return extract_backbone(info.name, model), how
+    return extract_backbone(name, model), how
+
+
+def _build(factory: Callable[[], nn.Module], real: bool, what: str) -> tuple[nn.Module, str]:
+    if real:
+        with user_code(what):
+            return _check_module(factory()), "cpu, random weights"
+    return build_on_meta(factory, what)
+
+
+def _build_library(info: BackboneInfo, real: bool, spec: InputSpec | None
+                   ) -> tuple[nn.Module, str]:
+    prefix, _, rest = info.factory_name.partition(":")
+    what = f"{info.factory_name}({shown(info.args)})"
+    if prefix == "timm":
+        factory = libraries.timm_factory(rest, info.args)
+    else:
+        factory = libraries.hf_factory(libraries.hf_config(rest, info.args))
+
+    with warnings_quiet():
+        model, how = _build(factory, real, what)
+    if prefix == "hf":
+        inputs = [torch.empty((1, *i.shape), dtype=getattr(torch, i.dtype))
+                  for i in (spec.all if spec is not None else ())]
+        backbone, note = libraries.hf_backbone(model, inputs)
+        return backbone, f"{how}; {note}" if note else how
+    if info.whole:
+        return model, how
+    shape = spec.shape if spec is not None else libraries.timm_default_input(model)
+    inputs = [torch.empty((1, *shape))] if shape else []
+    return libraries.timm_backbone(model, inputs), how
 
 
 @contextlib.contextmanager
@@ -276,11 +471,14 @@ def warnings_quiet() -> Iterator[None]:
         yield
 
 
-def build_user(spec: str, *, real: bool = False) -> tuple[nn.Module, str]:
-    """Import ``package.module`` and call ``factory()``: this runs the user's code, by design.
+def build_user(spec: str, *, real: bool = False, args: Args = ()) -> tuple[nn.Module, str]:
+    """Import ``package.module`` and call ``factory(**args)``: this runs the user's code, by
+    design; whatever it raises is one line naming the factory (:func:`user_code`).
 
     On meta unless ``real``; a module object named in place of a factory is used as it is when
-    ``real`` (never copied or moved), as a meta twin otherwise.
+    ``real`` (never copied or moved), as a meta twin otherwise. A factory with a
+    ``weights_backbone`` parameter (torchvision's detection and segmentation builders) gets
+    ``weights_backbone=None`` unless given: its default downloads ImageNet weights.
     """
     module_name, _, attr = spec.partition(":")
     # Like `python -m`, the working folder is searched, but only while this import runs.
@@ -289,22 +487,39 @@ def build_user(spec: str, *, real: bool = False) -> tuple[nn.Module, str]:
     if added:
         sys.path.insert(0, here)
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise InputError(f"cannot import {module_name!r} for --backbone {spec!r}: {e}") from None
+        with user_code(f"importing {module_name!r}"):
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as e:
+                raise InputError(f"cannot import {module_name!r} for --backbone {spec!r}: {e}",
+                                 parameter="backbone") from None
     finally:
         if added and here in sys.path:
             sys.path.remove(here)
     factory = getattr(module, attr, None)
     if factory is None:
         public = [n for n in dir(module) if not n.startswith("_")]
-        raise unknown_name(f"factory in {module_name}", attr, public)
+        raise unknown_name(f"factory in {module_name}", attr, public, parameter="backbone")
     if isinstance(factory, nn.Module):
+        if args:
+            raise InputError(f"{spec!r} is a module object, not a factory: it takes no "
+                             "arguments", parameter="backbone_args")
         if real:
             return factory, "the module object"
         return meta_twin(factory), "meta twin of the module object"
     if not callable(factory):
-        raise InputError(f"{spec!r} is not callable; expected a function returning an nn.Module")
+        raise InputError(f"{spec!r} is not callable; expected a function returning an nn.Module",
+                         parameter="backbone")
+    kwargs = dict(args)
+    with contextlib.suppress(TypeError, ValueError):  # builtins may have no signature
+        if "weights_backbone" in inspect.signature(factory).parameters:
+            kwargs.setdefault("weights_backbone", None)
+    what = f"the factory {spec}({shown(tuple(kwargs.items()))})"
+
+    def call() -> nn.Module:
+        return _check_module(factory(**kwargs))
+
     if real:
-        return _check_module(factory()), "cpu, the factory's weights"
-    return build_on_meta(factory)
+        with user_code(what):
+            return call(), "cpu, the factory's weights"
+    return build_on_meta(call, what)

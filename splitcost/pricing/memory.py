@@ -20,6 +20,15 @@ from splitcost.kinds import MemoryModel, Processes
 from splitcost.network.cuts import Cut
 from splitcost.network.memory import torchinfo_part
 from splitcost.network.profile import Profile
+from splitcost.pricing.branch import (
+    done_before_last,
+    leaf_sums,
+    payload_parts,
+    storage_bytes,
+    tail_state,
+    trunk_hold,
+    unread_tail_state,
+)
 from splitcost.pricing.request import PricingRequest
 
 
@@ -126,47 +135,144 @@ def loc_memory(pr: PricingRequest) -> MemoryBreakdown:
     return _whole(pr, n, peak, MemoryLayout.SINGLE_TASK_NETWORKS)
 
 
+def _ops(pr: PricingRequest) -> int:
+    return len(pr.backbone.trace.ops)
+
+
+def local_peak(pr: PricingRequest) -> int:
+    """Peak live activations of the branched multi-task network in one forward: the trunk, then
+    each task's tail and head in turn, with what the trunk left alive (and the input) held, and
+    the outputs of the tasks already run. At the backbone's end: :func:`network_peak`."""
+    a, b, n, trace = pr.cut_analysis, pr.branch_op, _ops(pr), pr.backbone.trace
+    trunk = a.peak_prefix[b] if b >= 0 else a.input_bytes
+    held, held_excl = trunk_hold(trace, b)
+    best = max(trunk, held_excl + heads_stage_peak(pr.heads))
+    if b < n - 1:
+        best = max(best, held + pr.lifetimes.peak(b, n - 1) + done_before_last(pr.heads))
+    return best
+
+
 def mtl_local_memory(pr: PricingRequest) -> MemoryBreakdown:
-    """One backbone and N heads in one forward on the edge."""
-    return _whole(pr, 1, network_peak(pr.backbone, pr.heads), MemoryLayout.MULTI_TASK_NETWORK)
-
-
-def split_memory(pr: PricingRequest, cut: Cut) -> tuple[MemoryBreakdown | None, MemoryBreakdown]:
-    """Memory of each side of a cut, under the request's memory model (no edge side for RoC)."""
-    heads = pr.heads
-    trace = pr.backbone.trace
+    """One trunk, a tail per task after the branch point and N heads, in one forward on the
+    edge (the backbone once at the paper's branch point)."""
+    b, n, tasks = pr.branch_op, _ops(pr), len(pr.heads)
+    layout = MemoryLayout.MULTI_TASK_NETWORK
     if pr.memory_model is MemoryModel.TORCHINFO:
-        edge_t = torchinfo_part(trace, cut.op, "edge", trace.torchinfo_input_bytes)
-        server_in = trace.torchinfo_input_bytes if cut.op < 0 else cut.payload_bytes
-        server_t = torchinfo_part(trace, cut.op, "server", server_in)
-        head_fb = sum(h.memory.torchinfo.forward_backward_bytes for h in heads)
-        head_params = sum(h.memory.torchinfo.params_bytes for h in heads)
-        edge = None if cut.op < 0 else MemoryBreakdown(
+        base = _torchinfo(pr.backbone, pr.heads, 1, layout)
+        fb, params = leaf_sums(pr.backbone.trace, b, n - 1)
+        return _more(base, (tasks - 1) * params, 0, (tasks - 1) * fb)
+    base = _inference(pr.device, [pr.backbone, *pr.heads], local_peak(pr), layout)
+    trace = pr.backbone.trace
+
+    def tail(key: str) -> int:
+        return tail_state(pr, b, n - 1, key) + unread_tail_state(trace, b, key)
+
+    return _more(base, (tasks - 1) * tail("param"), (tasks - 1) * tail("state"), 0)
+
+
+def _more(m: MemoryBreakdown, params: int, buffers: int, activations: int) -> MemoryBreakdown:
+    """``m`` with more parameters, buffers and activations (copies of a tail)."""
+    return MemoryBreakdown(m.model, m.layout, m.processes, m.runtime_overhead_bytes,
+                           m.params_bytes + params, m.buffers_bytes + buffers,
+                           m.activations_bytes + activations,
+                           m.total_bytes + params + buffers + activations)
+
+
+def _tasks_of(pr: PricingRequest, tasks: Sequence[int] | None) -> tuple[Profile, ...]:
+    return pr.heads if tasks is None else tuple(pr.heads[t] for t in tasks)
+
+
+def edge_memory(pr: PricingRequest, cut: Cut) -> MemoryBreakdown | None:
+    """The edge side of a cut (None for RoC): the trunk up to the cut, and every task's tail
+    up to it when the cut lies past the branch point (their payloads held until sent)."""
+    if cut.op < 0:
+        return None
+    b, c, tasks, trace = pr.branch_op, cut.op, len(pr.heads), pr.backbone.trace
+    copies = tasks - 1 if c > b else 0
+    if pr.memory_model is MemoryModel.TORCHINFO:
+        edge_t = torchinfo_part(trace, c, "edge", trace.torchinfo_input_bytes)
+        fb, params = leaf_sums(trace, b, c) if copies else (0, 0)
+        base = MemoryBreakdown(
             MemoryModel.TORCHINFO, MemoryLayout.EDGE_PART, 1, 0, edge_t.params_bytes, 0,
             edge_t.input_bytes + edge_t.forward_backward_bytes, edge_t.total_bytes,
         )
-        server_params = server_t.params_bytes + head_params
-        server_act = server_t.input_bytes + server_t.forward_backward_bytes + head_fb
-        server = MemoryBreakdown(
-            MemoryModel.TORCHINFO, MemoryLayout.SERVER_PART, 1, 0, server_params, 0, server_act,
-            server_params + server_act,
+        return _more(base, copies * params, 0, copies * fb)
+    peak = cut.edge_peak_bytes
+    if copies:
+        a = pr.cut_analysis
+        trunk = a.peak_prefix[b] if b >= 0 else a.input_bytes
+        held, _ = trunk_hold(trace, b)
+        _, per_task = payload_parts(trace, cut.payload, b)
+        waiting = storage_bytes(trace, {x.storage for x in per_task})
+        peak = max(trunk, held + copies * waiting + pr.lifetimes.peak(b, c))
+    overhead = pr.device.runtime_overhead
+    base = MemoryBreakdown(
+        MemoryModel.INFERENCE, MemoryLayout.EDGE_PART, 1, overhead, cut.edge_param_bytes,
+        cut.edge_buffer_bytes, peak,
+        overhead + cut.edge_param_bytes + cut.edge_buffer_bytes + peak,
+    )
+    return _more(base, copies * tail_state(pr, b, c, "param"),
+                 copies * tail_state(pr, b, c, "state"), 0)
+
+
+def server_memory(pr: PricingRequest, cut: Cut, device: Device | None = None,
+                  tasks: Sequence[int] | None = None) -> MemoryBreakdown:
+    """One server's side of a cut for ``tasks`` (all by default): the rest of the trunk, a
+    tail per task and the heads, the received payload held throughout."""
+    device = device or pr.server
+    heads = _tasks_of(pr, tasks)
+    m = len(heads)
+    b, c, n, trace = pr.branch_op, cut.op, _ops(pr), pr.backbone.trace
+    shared, per_task = payload_parts(trace, cut.payload, b)
+    raw_shared = sum(x.nbytes for x in shared)
+    raw_task = sum(x.nbytes for x in per_task)
+    received = raw_shared + m * raw_task
+    if pr.memory_model is MemoryModel.TORCHINFO:
+        server_in = trace.torchinfo_input_bytes if c < 0 else received
+        server_t = torchinfo_part(trace, c, "server", server_in)
+        fb, params = server_t.forward_backward_bytes, server_t.params_bytes
+        if c <= b:
+            tail_fb, tail_params = leaf_sums(trace, b, n - 1)
+            fb, params = fb + (m - 1) * tail_fb, params + (m - 1) * tail_params
+        else:
+            fb, params = m * fb, m * params
+        head_params = sum(h.memory.torchinfo.params_bytes for h in heads)
+        activations = server_t.input_bytes + fb + sum(
+            h.memory.torchinfo.forward_backward_bytes for h in heads)
+        return MemoryBreakdown(
+            MemoryModel.TORCHINFO, MemoryLayout.SERVER_PART, 1, 0, params + head_params, 0,
+            activations, params + head_params + activations,
         )
-        return edge, server
-    edge = None
-    if cut.op >= 0:
-        overhead = pr.device.runtime_overhead
-        edge = MemoryBreakdown(
-            MemoryModel.INFERENCE, MemoryLayout.EDGE_PART, 1, overhead, cut.edge_param_bytes,
-            cut.edge_buffer_bytes, cut.edge_peak_bytes,
-            overhead + cut.edge_param_bytes + cut.edge_buffer_bytes + cut.edge_peak_bytes,
-        )
+    outputs = {o.storage for o in trace.outputs}
+    a = pr.cut_analysis
+    if c <= b:
+        first = received + pr.lifetimes.peak(c, b)
+        held, held_excl = trunk_hold(trace, b, after=c)
+        activations = max(first, cut.held_bytes + held_excl + heads_stage_peak(heads))
+        if b < n - 1:
+            activations = max(activations, received + held + pr.lifetimes.peak(b, n - 1)
+                              + done_before_last(heads))
+        params = a.server_bytes(c, "param") + (m - 1) * a.server_bytes(b, "param")
+        buffers = a.server_bytes(c, "state") + (m - 1) * a.server_bytes(b, "state")
+    else:
+        own_outputs = sum(x.nbytes for x in per_task if x.storage in outputs)
+        activations = max(received, received - own_outputs + heads_stage_peak(heads))
+        if c < n - 1:
+            activations = max(activations, received + pr.lifetimes.peak(c, n - 1)
+                              + done_before_last(heads))
+        params = m * a.server_bytes(c, "param")
+        buffers = m * a.server_bytes(c, "state")
     heads_state = [_state(h) for h in heads]
-    activations = max(cut.server_peak_bytes, cut.held_bytes + heads_stage_peak(heads))
-    params = cut.server_param_bytes + sum(s[0] for s in heads_state)
-    buffers = cut.server_buffer_bytes + sum(s[1] for s in heads_state)
-    overhead = pr.server.runtime_overhead
-    server = MemoryBreakdown(
+    params += sum(s[0] for s in heads_state)
+    buffers += sum(s[1] for s in heads_state)
+    overhead = device.runtime_overhead
+    return MemoryBreakdown(
         MemoryModel.INFERENCE, MemoryLayout.SERVER_PART, 1, overhead, params, buffers,
         activations, overhead + params + buffers + activations,
     )
-    return edge, server
+
+
+def split_memory(pr: PricingRequest, cut: Cut) -> tuple[MemoryBreakdown | None, MemoryBreakdown]:
+    """Memory of each side of a cut, under the request's memory model (no edge side for RoC),
+    every task on the request's server."""
+    return edge_memory(pr, cut), server_memory(pr, cut)

@@ -7,7 +7,7 @@ The per-operator sums every cut shares are computed once per request, on first u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -28,7 +28,9 @@ from splitcost.kinds import MemoryModel, Processes, Runtime
 from splitcost.network.cuts import Cut, CutAnalysis, find_cut
 from splitcost.network.profile import Profile
 from splitcost.network.tasks import Task
+from splitcost.pricing.branch import Lifetimes
 from splitcost.pricing.fusion import Kernel, kernels, op_work_of, split
+from splitcost.pricing.placement import Placement
 
 
 def op_work(p: Profile, start: int = 0, end: int | None = None) -> list[OpWork]:
@@ -41,25 +43,36 @@ def op_work(p: Profile, start: int = 0, end: int | None = None) -> list[OpWork]:
 class SideTimes:
     """Compute times of the backbone on each side of every cut, and of each head, per side.
 
-    ``edge_at[k + 1]``: the kernels of operators 0..k on the edge device (the edge part of a
-    kernel the cut splits included); ``server_at[k + 1]``: those of operators k+1.. on the
-    server; ``penalty_at[k + 1]``: what splitting kernels costs at that cut, on the edge device
+    ``edge_prefix[k + 1]``: the kernels of operators 0..k on the edge device (the edge part of a
+    kernel the cut splits included); ``server_prefix[-1] - server_prefix[k + 1]``: those of
+    operators k+1.. on the server. Under eager on a device without host/device overlap these
+    are the per-operator prefix sums; under a fused runtime, or with overlap, each entry is the
+    time of one side of one cut, so the paper's cuts are exact and a branched network's
+    segments (:func:`splitcost.pricing.branch.over`) are priced from their differences.
+    ``penalty_at[k + 1]``: what splitting kernels costs at that cut, on the edge device
     (:func:`fusion_penalties`; already inside the two sides). Index 0 is the cut before the
     first operator.
     """
 
-    edge_at: tuple[float, ...]
-    server_at: tuple[float, ...]
+    edge_prefix: tuple[float, ...]
+    server_prefix: tuple[float, ...]
     heads_edge: tuple[float, ...]  # each head on the edge device
     heads_server: tuple[float, ...]
     penalty_at: tuple[float, ...] = ()
 
+    @classmethod
+    def of(cls, edge: DeviceTimes, server: DeviceTimes) -> SideTimes:
+        """The edge side from the edge device's times, the server side from the server's."""
+        assert edge.edge_prefix is not None and server.server_prefix is not None
+        return cls(edge.edge_prefix, server.server_prefix, edge.heads, server.heads,
+                   edge.penalty_at)
+
     def edge(self, k: int) -> float:
-        return self.edge_at[k + 1]
+        return self.edge_prefix[k + 1]
 
     def server(self, k: int) -> float:
         """Operators k+1.. and every head, on the server."""
-        return self.server_at[k + 1] + sum(self.heads_server)
+        return self.server_prefix[-1] - self.server_prefix[k + 1] + sum(self.heads_server)
 
     def penalty(self, k: int) -> float:
         """The fusion penalty of a cut after operator k."""
@@ -75,25 +88,36 @@ class _Priced:
     device: tuple[float, ...]
 
 
+# What a kernel does, given the kernel: its own work at the profile's batch, or the same kernel
+# at another batch (splitcost.pricing.service).
+WorkOf = Callable[[Kernel], OpWork]
+
+
+def _own(kernel: Kernel) -> OpWork:
+    return kernel.work
+
+
 def _price(trace_kernels: Sequence[Kernel], device: Device, precision: str,
-           section: RuntimeProfile) -> _Priced:
+           section: RuntimeProfile, work_of: WorkOf = _own) -> _Priced:
     return _Priced(tuple(trace_kernels), tuple(section.op_overhead_s for _ in trace_kernels),
-                   tuple(device_time(k.work, device, precision, section) for k in trace_kernels))
+                   tuple(device_time(work_of(k), device, precision, section)
+                         for k in trace_kernels))
 
 
-def network_time(p: Profile, device: Device, precision: str, section: RuntimeProfile) -> float:
+def network_time(p: Profile, device: Device, precision: str, section: RuntimeProfile,
+                 work_of: WorkOf = _own) -> float:
     """The whole network on one device under one runtime."""
-    priced = _price(kernels(p.trace, section.fuses), device, precision, section)
+    priced = _price(kernels(p.trace, section.fuses), device, precision, section, work_of)
     return pipeline_time(priced.overhead, priced.device, section.overlap)
 
 
-def _edge_side(p: Profile, device: Device, precision: str, section: RuntimeProfile
-               ) -> tuple[list[float], list[float]]:
+def _edge_side(p: Profile, device: Device, precision: str, section: RuntimeProfile,
+               work_of: WorkOf = _own) -> tuple[list[float], list[float]]:
     """(edge time of every cut, the part of it spent on kernels the cut splits)."""
     trace = p.trace
     n = len(trace.ops)
     ks = sorted(kernels(trace, section.fuses), key=lambda k: k.last)
-    priced = _price(ks, device, precision, section)
+    priced = _price(ks, device, precision, section, work_of)
     prefix = (pipeline_prefix(priced.overhead, priced.device) if section.overlap else
               list(_cumsum(o + d for o, d in zip(priced.overhead, priced.device, strict=True))))
     out, full = [0.0] * (n + 1), 0
@@ -101,15 +125,15 @@ def _edge_side(p: Profile, device: Device, precision: str, section: RuntimeProfi
         while full < len(ks) and ks[full].last <= k:
             full += 1
         out[k + 1] = prefix[full - 1] if full else 0.0
-    return out, _split_parts(p, ks, device, precision, section, n, head=True)
+    return out, _split_parts(p, ks, device, precision, section, n, True, work_of)
 
 
-def _server_side(p: Profile, device: Device, precision: str, section: RuntimeProfile
-                 ) -> tuple[list[float], list[float]]:
+def _server_side(p: Profile, device: Device, precision: str, section: RuntimeProfile,
+                 work_of: WorkOf = _own) -> tuple[list[float], list[float]]:
     trace = p.trace
     n = len(trace.ops)
     ks = sorted(kernels(trace, section.fuses), key=lambda k: k.first)
-    priced = _price(ks, device, precision, section)
+    priced = _price(ks, device, precision, section, work_of)
     if section.overlap:
         suffix = pipeline_suffix(priced.overhead, priced.device)
     else:
@@ -120,11 +144,12 @@ def _server_side(p: Profile, device: Device, precision: str, section: RuntimePro
         while before < len(ks) and ks[before].first <= k:
             before += 1
         out[k + 1] = suffix[before]
-    return out, _split_parts(p, ks, device, precision, section, n, head=False)
+    return out, _split_parts(p, ks, device, precision, section, n, False, work_of)
 
 
 def _split_parts(p: Profile, ks: Sequence[Kernel], device: Device, precision: str,
-                 section: RuntimeProfile, n: int, head: bool) -> list[float]:
+                 section: RuntimeProfile, n: int, head: bool, work_of: WorkOf = _own
+                 ) -> list[float]:
     """[k + 1]: seconds of the parts, on this side, of the kernels a cut after k splits."""
     out = [0.0] * (n + 1)
     for kernel in ks:
@@ -132,7 +157,7 @@ def _split_parts(p: Profile, ks: Sequence[Kernel], device: Device, precision: st
             continue
         for k in range(kernel.first, kernel.last):
             part = split(p.trace, kernel, k)[0 if head else 1]
-            out[k + 1] += section.op_overhead_s + device_time(part.work, device, precision,
+            out[k + 1] += section.op_overhead_s + device_time(work_of(part), device, precision,
                                                               section)
     return out
 
@@ -165,6 +190,41 @@ def fusion_penalties(p: Profile, device: Device, precision: str, section: Runtim
 
 
 @dataclass(frozen=True)
+class DeviceTimes:
+    """One device's side of :class:`SideTimes` (grid pricing reuses it across configurations):
+    the backbone as the edge of every cut, as the server of every cut, and each head."""
+
+    edge_prefix: tuple[float, ...] | None
+    server_prefix: tuple[float, ...] | None
+    heads: tuple[float, ...]
+    penalty_at: tuple[float, ...]
+
+
+def device_times(backbone: Profile, heads: Sequence[Profile], device: Device, precision: str,
+                 section: RuntimeProfile, *, edge: bool = True, server: bool = True,
+                 work_of: WorkOf = _own, head_work_of: Sequence[WorkOf] | None = None
+                 ) -> DeviceTimes:
+    """The compute times :attr:`PricingRequest.times` takes from one device under one runtime
+    (``edge``/``server``: which sides to compute; ``work_of``, ``head_work_of``: the kernels'
+    work at another batch)."""
+    head_work = head_work_of or [_own] * len(heads)
+    edge_prefix = penalty = None
+    server_prefix = None
+    if edge:
+        at, parts = _edge_side(backbone, device, precision, section, work_of)
+        edge_prefix = tuple(e + x for e, x in zip(at, parts, strict=True))
+        penalty = tuple(fusion_penalties(backbone, device, precision, section))
+    if server:
+        at, parts = _server_side(backbone, device, precision, section, work_of)
+        suffix = [s + x for s, x in zip(at, parts, strict=True)]
+        server_prefix = tuple(suffix[0] - v for v in suffix)
+    return DeviceTimes(edge_prefix, server_prefix,
+                       tuple(network_time(h, device, precision, section, w)
+                             for h, w in zip(heads, head_work, strict=True)),
+                       penalty or ())
+
+
+@dataclass(frozen=True)
 class PricingRequest:
     """A backbone's Profile, its task heads, an edge device, a server, a link and how the
     payload, the input and memory are counted."""
@@ -182,6 +242,22 @@ class PricingRequest:
     processes: Processes = Processes.ONE  # LoC: N networks in one process, or one per task
     hidden: int = HIDDEN
     runtime: Runtime = Runtime.EAGER  # how both devices execute their side
+    branch: Cut | None = None  # where the shared trunk ends; None: at the backbone's end
+    placement: Placement | None = None  # heads on several servers; None: all on ``server``
+
+    @property
+    def branch_op(self) -> int:
+        """The shared trunk's last operator: -1 shares nothing, the last one everything."""
+        return len(self.backbone.trace.ops) - 1 if self.branch is None else self.branch.op
+
+    @property
+    def branch_name(self) -> str:
+        return "output" if self.branch is None else self.branch.name
+
+    @cached_property
+    def lifetimes(self) -> Lifetimes:
+        """The backbone's activation lifetimes, as arrays, for the branch-point memory."""
+        return Lifetimes(self.backbone.trace)
 
     @property
     def precision(self) -> str:
@@ -207,17 +283,11 @@ class PricingRequest:
     def times(self) -> SideTimes:
         """Compute times of the backbone on each side of every cut, and of each head, under the
         request's runtime, computed once per request."""
-        p, prec = self.backbone, self.precision
-        edge_sec, server_sec = self.edge_runtime, self.server_runtime
-        edge, edge_parts = _edge_side(p, self.device, prec, edge_sec)
-        server, server_parts = _server_side(p, self.server, prec, server_sec)
-        return SideTimes(
-            tuple(e + x for e, x in zip(edge, edge_parts, strict=True)),
-            tuple(s + x for s, x in zip(server, server_parts, strict=True)),
-            tuple(network_time(h, self.device, prec, edge_sec) for h in self.heads),
-            tuple(network_time(h, self.server, prec, server_sec) for h in self.heads),
-            tuple(fusion_penalties(p, self.device, prec, edge_sec)),
-        )
+        edge = device_times(self.backbone, self.heads, self.device, self.precision,
+                            self.edge_runtime, server=False)
+        server = device_times(self.backbone, self.heads, self.server, self.precision,
+                              self.server_runtime, edge=False)
+        return SideTimes.of(edge, server)
 
     def to_dict(self) -> dict[str, Any]:
         """The context every result's JSON carries, in one shape across commands."""
@@ -239,4 +309,6 @@ class PricingRequest:
             "input_encoding": self.input.label,
             "images": self.images,
             "processes": self.processes,
+            "branch": self.branch_name,
+            "placement": None if self.placement is None else self.placement.to_dict(),
         }

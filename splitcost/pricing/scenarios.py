@@ -9,6 +9,12 @@ Scenarios (DESIGN.md):
 * ``Split@CUT``: the backbone up to any other cut on the edge, the rest and the heads on the
   server.
 
+With a branch point before the backbone's end (:mod:`splitcost.pricing.branch`) each task runs
+its own copy of the backbone after it: MTL-Local runs the trunk once and a tail per task, a cut
+past the branch point sends one tensor per task. With a placement
+(:mod:`splitcost.pricing.placement`) the heads run on several servers and the scenario completes
+with the slowest of them.
+
 Every number carries its breakdown: memory by part under a named memory model, latency as edge
 compute + transfer + server compute, the constraints with their margins.
 """
@@ -25,14 +31,25 @@ from splitcost.network.cuts import Cut
 from splitcost.network.liveness import Crossing
 from splitcost.network.profile import Profile
 from splitcost.pricing.band import LatencyBand, latency_band
+from splitcost.pricing.branch import (
+    count,
+    edge_segments,
+    local_segments,
+    over,
+    payload_parts,
+    server_segments,
+)
 from splitcost.pricing.energy import Energy, edge_energy
 from splitcost.pricing.memory import (
     MemoryBreakdown,
+    edge_memory,
     loc_memory,
     mtl_local_memory,
-    split_memory,
+    server_memory,
 )
+from splitcost.pricing.placement import FanOut, fan_out, server_groups
 from splitcost.pricing.request import PricingRequest
+from splitcost.pricing.service import server_compute
 
 # The paper's four, in its order; price() returns them first, then a Split@CUT per extra cut.
 PAPER_SCENARIOS = (ScenarioKind.LOC, ScenarioKind.MTL_LOCAL, ScenarioKind.ROC,
@@ -47,6 +64,7 @@ class Constraint:
     needed: float
     available: float
     unit: str  # "B"
+    device: str = ""  # the device whose limit it is ("": the user's own limit)
 
     @property
     def ok(self) -> bool:
@@ -60,6 +78,31 @@ class Constraint:
         d = asdict(self)
         d.update(ok=self.ok, margin=self.margin)
         return d
+
+
+@dataclass(frozen=True)
+class ServerShare:
+    """What one server of a scenario receives, runs and holds (one per server of a
+    placement; one for a single server)."""
+
+    device: str
+    tasks: tuple[int, ...]  # 0-based
+    payload_bytes: int  # what it receives, as encoded
+    forward_s: float  # after the uplink, until its payload is there (relay; 0 otherwise)
+    compute_s: float
+    macs: int
+    memory: MemoryBreakdown
+
+    @property
+    def done_s(self) -> float:
+        """When it has answered, counted from the end of the uplink."""
+        return self.forward_s + self.compute_s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"server": self.device, "tasks": [t + 1 for t in self.tasks],
+                "payload_bytes": self.payload_bytes, "forward_s": self.forward_s,
+                "compute_s": self.compute_s, "done_s": self.done_s, "macs": self.macs,
+                "memory": self.memory.to_dict(), "memory_bytes": self.memory.total_bytes}
 
 
 @dataclass(frozen=True)
@@ -89,6 +132,9 @@ class Scenario:
     # and the tensor written and read between them, on the edge device (already in edge_s and
     # server_s; see splitcost.pricing.request.fusion_penalties).
     fusion_penalty_s: float = 0.0
+    branch: str | None = None  # where the tasks' copies begin; None: no shared network (LoC)
+    servers: tuple[ServerShare, ...] = ()  # what each server runs (remote scenarios)
+    fan_out: FanOut | None = None  # how the payload reached several servers
 
     @property
     def transfer_s(self) -> float:
@@ -146,18 +192,23 @@ class Scenario:
             "latency_band": self.band.to_dict() if self.band else None,
             "energy": self.energy.to_dict() if self.energy else None,
             "fusion_penalty_s": self.fusion_penalty_s,
+            "branch": self.branch,
+            "servers": [x.to_dict() for x in self.servers],
+            "fan_out": self.fan_out,
         }
 
 
-def _constraints(edge: MemoryBreakdown | None, server: MemoryBreakdown | None,
+def _constraints(edge: MemoryBreakdown | None, servers: Sequence[ServerShare],
                  pr: PricingRequest) -> tuple[Constraint, ...]:
     out = []
     if edge is not None:
         out.append(Constraint(ConstraintKind.EDGE_MEMORY, edge.total_bytes,
-                              pr.device.memory_usable, "B"))
-    if server is not None:
-        out.append(Constraint(ConstraintKind.SERVER_MEMORY, server.total_bytes,
-                              pr.server.memory_usable, "B"))
+                              pr.device.memory_usable, "B", pr.device.name))
+    # A remote scenario's shares are in the order of the request's server groups.
+    groups = server_groups(pr) if servers else ()
+    for share, group in zip(servers, groups, strict=True):
+        out.append(Constraint(ConstraintKind.SERVER_MEMORY, share.memory.total_bytes,
+                              group.device.memory_usable, "B", share.device))
     return tuple(out)
 
 
@@ -170,10 +221,12 @@ def binding_constraint(constraints: Sequence[Constraint]) -> ConstraintKind | No
 
 
 def _scenario(name: str, kind: ScenarioKind, cut: str | None, pr: PricingRequest,
-              edge: MemoryBreakdown | None, server: MemoryBreakdown | None, payload: int,
+              edge: MemoryBreakdown | None, servers: Sequence[ServerShare], payload: int,
               encoding: str, tensors: tuple[tuple[tuple[int, ...], str], ...], xfer: Transfer,
-              edge_macs: int, server_macs: int, edge_s: float, server_s: float) -> Scenario:
-    constraints = _constraints(edge, server, pr)
+              edge_macs: int, server_macs: int, edge_s: float, server_s: float,
+              branch: str | None) -> Scenario:
+    constraints = _constraints(edge, servers, pr)
+    remote = bool(servers)
     return Scenario(
         name=name,
         kind=kind,
@@ -182,7 +235,7 @@ def _scenario(name: str, kind: ScenarioKind, cut: str | None, pr: PricingRequest
         binding=binding_constraint(constraints),
         constraints=constraints,
         edge_memory=edge,
-        server_memory=server,
+        server_memory=servers[0].memory if servers else None,
         payload_bytes=payload,
         payload_encoding=encoding,
         payload_tensors=tensors,
@@ -194,6 +247,9 @@ def _scenario(name: str, kind: ScenarioKind, cut: str | None, pr: PricingRequest
         images=pr.images,
         band=latency_band(pr.device, pr.server, pr.link, edge_s, server_s, xfer),
         energy=edge_energy(pr.device, pr.link, edge_s, server_s, xfer),
+        branch=branch,
+        servers=tuple(servers),
+        fan_out=fan_out(pr) if remote and len(servers) > 1 else None,
     )
 
 
@@ -204,35 +260,73 @@ def _results_bytes(heads: Sequence[Profile]) -> int:
 def loc(pr: PricingRequest) -> Scenario:
     bb, heads, n = pr.backbone, pr.heads, len(pr.heads)
     return _scenario(
-        ScenarioKind.LOC.value, ScenarioKind.LOC, None, pr, loc_memory(pr), None, 0, "", (),
+        ScenarioKind.LOC.value, ScenarioKind.LOC, None, pr, loc_memory(pr), (), 0, "", (),
         NO_TRANSFER, bb.macs * n + sum(h.macs for h in heads), 0,
-        pr.times.edge(len(bb.trace.ops) - 1) * n + sum(pr.times.heads_edge), 0.0,
+        pr.times.edge(len(bb.trace.ops) - 1) * n + sum(pr.times.heads_edge), 0.0, None,
     )
 
 
 def mtl_local(pr: PricingRequest) -> Scenario:
-    bb, heads = pr.backbone, pr.heads
+    """The multi-task network whole on the edge: the trunk once, a tail per task after the
+    branch point (none at the paper's), then the heads."""
+    bb, heads, n = pr.backbone, pr.heads, len(pr.heads)
+    segments = local_segments(pr.branch_op, n, len(bb.trace.ops))
+    macs = count(pr.cut_analysis.macs_prefix, segments)
     return _scenario(
         ScenarioKind.MTL_LOCAL.value, ScenarioKind.MTL_LOCAL, None, pr, mtl_local_memory(pr),
-        None, 0, "", (), NO_TRANSFER, bb.macs + sum(h.macs for h in heads), 0,
-        pr.times.edge(len(bb.trace.ops) - 1) + sum(pr.times.heads_edge), 0.0,
+        (), 0, "", (), NO_TRANSFER, macs + sum(h.macs for h in heads), 0,
+        over(pr.times.edge_prefix, segments) + sum(pr.times.heads_edge), 0.0, pr.branch_name,
     )
+
+
+def _numel_of(items: Sequence[Crossing]) -> int:
+    return sum(_numel(x.shape) for x in items)
 
 
 def split(pr: PricingRequest, cut: Cut, kind: ScenarioKind = ScenarioKind.SPLIT) -> Scenario:
     """Edge runs the backbone up to ``cut``, the payload crosses, the server runs the rest and
-    the heads. RoC is the cut before the first operator, MTL-Split the cut after the last."""
-    encoding = pr.input if cut.op < 0 else pr.payload
-    payload = encoding.encoded_bytes(cut.payload_numel, len(cut.payload))
-    tensors = tuple((c.shape, encoding.label) for c in cut.payload)
-    edge, server = split_memory(pr, cut)
+    the heads. RoC is the cut before the first operator, MTL-Split the cut after the last.
+
+    Past the branch point the edge runs a tail per task up to the cut and sends one tensor per
+    task; on several servers each receives (unicast) or is forwarded (relay) its share, and the
+    scenario waits for the slowest."""
+    b, c, ops, tasks = pr.branch_op, cut.op, len(pr.backbone.trace.ops), len(pr.heads)
+    trace = pr.backbone.trace
+    encoding = pr.input if c < 0 else pr.payload
+    shared, per_task = payload_parts(trace, cut.payload, b)
+
+    def sent(m: int) -> int:
+        """Encoded bytes of what a server with ``m`` tasks needs."""
+        return encoding.encoded_bytes(_numel_of(shared) + m * _numel_of(per_task),
+                                      len(shared) + m * len(per_task))
+
+    tensors = tuple((x.shape, encoding.label) for x in (*shared, *per_task * tasks))
+    groups = server_groups(pr)
+    mode = fan_out(pr)
+    relay = pr.placement.relay if pr.placement is not None else None
+    shares, forwarded = [], 0
+    for i, g in enumerate(groups):
+        receives = sent(len(g.tasks))
+        forward = 0.0
+        if mode is FanOut.RELAY and i > 0 and relay is not None:
+            forwarded += receives  # the first server forwards each share in turn
+            forward = relay.rtt_s / 2 + forwarded * 8 / relay.goodput_bps
+        macs = count(pr.cut_analysis.macs_prefix, server_segments(b, c, len(g.tasks), ops))
+        shares.append(ServerShare(
+            g.device.name, g.tasks, receives, forward,
+            server_compute(pr, c, g.device, g.tasks), macs + sum(pr.heads[t].macs
+                                                                 for t in g.tasks),
+            server_memory(pr, cut, g.device, g.tasks)))
+    uplink = (sent(tasks) if mode is FanOut.RELAY or len(groups) == 1
+              else sum(x.payload_bytes for x in shares))
     name = kind.value if kind is not ScenarioKind.SPLIT else f"Split@{cut.name}"
+    segments = edge_segments(b, c, tasks)
     return replace(_scenario(
-        name, kind, cut.name, pr, edge, server, payload, encoding.label, tensors,
-        transfer(payload, _results_bytes(pr.heads), pr.link), cut.edge_macs,
-        cut.server_macs + sum(h.macs for h in pr.heads), pr.times.edge(cut.op),
-        pr.times.server(cut.op),
-    ), fusion_penalty_s=pr.times.penalty(cut.op))
+        name, kind, cut.name, pr, edge_memory(pr, cut), shares, uplink, encoding.label, tensors,
+        transfer(uplink, _results_bytes(pr.heads), pr.link),
+        count(pr.cut_analysis.macs_prefix, segments), sum(x.macs for x in shares),
+        over(pr.times.edge_prefix, segments), max(x.done_s for x in shares), pr.branch_name,
+    ), fusion_penalty_s=pr.times.penalty(c))
 
 
 def roc(pr: PricingRequest) -> Scenario:

@@ -4,7 +4,7 @@ Each function takes a result (a :class:`~splitcost.studies.compare.Report`, a
 :class:`~splitcost.studies.sweep.Sweep` or a :class:`~splitcost.studies.plan.Plan`) and returns a
 ``matplotlib.figure.Figure`` built directly, never through ``pyplot``: nothing global is touched
 and nothing is shown; :func:`figure` picks a result's figure. :func:`save` writes PNG, SVG or
-PDF. The sweep, fleet and explore figures live in their own modules, re-exported here.
+PDF. The sweep, fleet, tail and explore figures live in their own modules, re-exported here.
 matplotlib is imported inside the functions, so importing this module costs nothing and
 splitcost runs without it.
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ from splitcost.render._figure import (
 from splitcost.render.plot_explore import explore_figure
 from splitcost.render.plot_fleet import fleet_figure
 from splitcost.render.plot_sweep import sweep_figure
+from splitcost.render.plot_tail import tail_figure
 from splitcost.units import format_rate, format_seconds
 
 if TYPE_CHECKING:
@@ -311,6 +313,13 @@ def check_path(path: str | os.PathLike[str], parameter: str = "path") -> Path:
         raise InputError(f"folder {str(parent)!r} does not exist", parameter=parameter)
     if target.is_dir():
         raise InputError(f"{str(path)!r} is a folder", parameter=parameter)
+    try:  # really create a file there: permission bits say little to root or on a read-only mount
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"cannot write into {str(parent)!r}: {e.strerror or e}",
+                         parameter=parameter) from None
     return target
 
 
@@ -339,4 +348,4 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> None:
 
 __all__ = ["MISSING", "check_path", "envelope_changes", "explore_figure", "figure", "figure_of",
            "fleet_figure", "latency_figure", "require_matplotlib", "save", "save_figure",
-           "sweep_figure"]
+           "sweep_figure", "tail_figure"]

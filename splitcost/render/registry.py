@@ -46,6 +46,7 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {}
 VIEW_MODULES = (
     "splitcost.render.views.report",
     "splitcost.render.views.sweep",
+    "splitcost.render.views.branches",
     "splitcost.render.views.plan",
     "splitcost.render.views.profile",
     "splitcost.render.views.catalog",
@@ -53,6 +54,7 @@ VIEW_MODULES = (
     "splitcost.render.views.calibration",
     "splitcost.render.views.deploy",
     "splitcost.render.views.explore",
+    "splitcost.render.views.cache",
 )
 
 
@@ -108,7 +110,18 @@ def render(result: Any, fmt: Format | str = Format.TABLE,
 
 def to_text(result: Any, fmt: Format | str = Format.TABLE, width: int = 100) -> str:
     """The result in ``fmt`` as plain text; a table laid out for ``width`` columns."""
-    out = render(result, fmt, RenderOptions(width=width))
+    from splitcost.errors import positive_int
+
+    kind = key_of(type(result))
+    if not formats_for(kind):
+        raise InputError(f"no view of a {type(result).__name__}: give a result of splitcost "
+                         "(a Profile, Report, Sweep, Plan, ...)", parameter="result")
+    try:
+        chosen = parse_format(fmt if isinstance(fmt, str) else str(fmt), kind)
+    except InputError as e:
+        raise InputError(e.message, parameter="fmt") from None
+    positive_int("width", width, at_least=40, at_most=10_000)
+    out = _VIEWS[kind][chosen](result, RenderOptions(width=width))
     if isinstance(out, str):
         return out
     import io

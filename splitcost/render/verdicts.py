@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 
 from splitcost.kinds import ConstraintKind, Objective
 from splitcost.pricing.breakeven import Parameter
-from splitcost.units import format_bytes, format_energy, format_rate, format_seconds
+from splitcost.units import format_bytes, format_count, format_energy, format_rate, format_seconds
 
 if TYPE_CHECKING:
     from splitcost.pricing.scenarios import Scenario
+    from splitcost.studies.branches import BranchSweep, Layout
     from splitcost.studies.compare import Report, Verdict
-    from splitcost.studies.plan import Plan
+    from splitcost.studies.plan import FleetRow, Plan
     from splitcost.studies.sweep import Sweep, Violation
 
 
@@ -112,11 +113,56 @@ def sweep_verdict(sw: Sweep) -> str:
     return text + "."
 
 
+def _layout(r: Layout) -> str:
+    where = "everything on the edge" if r.cut is None else f"cut '{r.cut.name}'"
+    return f"branch '{r.branch.name}', {where} ({format_seconds(r.scenario.total_s)})"
+
+
+def branch_verdict(sw: BranchSweep) -> str:
+    """``Cheapest for latency: branch 'output', cut '5' (41 ms); the most task-specific layout
+    within the limits: branch '3', everything on the edge (88 ms), 3.9M params of each task's
+    own.``"""
+    best = sw.best
+    if best is None:
+        return (f"No layout of branch point and cut meets every constraint on "
+                f"{sw.request.device.name} and {sw.request.server.name}.")
+    text = f"Cheapest for {sw.objective}: {_layout(best)}"
+    own = sw.most_specific
+    if own is not None and own is not best:
+        text += (f"; the most task-specific layout within the limits: {_layout(own)}, "
+                 f"{format_count(own.tail_params)} params of each task's own")
+    elif own is best and best.tail_params:
+        text += f"; it is also the most task-specific ({format_count(best.tail_params)} params)"
+    return text + "."
+
+
+def _tail_words(pl: Plan, r: FleetRow) -> str:
+    """``p99 219 ms (misses the 150 ms SLO 100% of the time)`` or why there is none."""
+    q = r.latency_percentiles
+    if q is None:
+        what = r.overloaded
+        if what is not None and what.is_memory:
+            return f"no latency: {what} does not fit"
+        return f"no latency: above 100% load ({what})"
+    text = f"p99 {format_seconds(q.p99_s)}"
+    if pl.slo_s is not None and r.deadline_miss is not None:
+        slo = format_seconds(pl.slo_s)
+        text += (f" within the {slo} SLO" if q.p99_s <= pl.slo_s else
+                 f", misses the {slo} SLO for {_share(r.deadline_miss)}")
+    return text
+
+
+def _share(p: float) -> str:
+    return "every inference" if p >= 1 else f"{100 * p:.2g}% of inferences"
+
+
 def plan_verdict(pl: Plan) -> str:
     rows, best, devices, fps = pl.rows, pl.best, pl.devices, pl.fps
     if best is None:
-        worst = ", ".join(f"{r.name} ({r.binding})" for r in rows)
-        return f"No scenario serves {devices} devices at {fps:g} inferences/s: {worst}."
+        worst = ", ".join(f"{r.name} ({_tail_words(pl, r)})" if pl.slo_s is not None else
+                          f"{r.name} ({r.binding})" for r in rows)
+        goal = f" within a {format_seconds(pl.slo_s)} p99" if pl.slo_s is not None else ""
+        return f"No scenario serves {devices} devices at {fps:g} inferences/s{goal}: {worst}."
     r = pl.row(best)
     if r.servers_needed == 0:
         text = f"{best}: every device runs everything itself, no server needed"
@@ -127,6 +173,11 @@ def plan_verdict(pl: Plan) -> str:
                 f"(one server takes {r.max_devices_per_server} devices, bound by {r.binding}; "
                 f"ingress {format_rate(r.ingress_bps)}, server memory "
                 f"{format_bytes(r.server_memory_bytes)})")
+    text += f"; {_tail_words(pl, r)}"
+    if r.servers_for_slo is not None and r.servers_needed and (
+            r.servers_for_slo > r.servers_needed):
+        text += (f"; {r.servers_for_slo} server(s) keep the p99 within the SLO "
+                 f"({r.devices_within_slo} devices each)")
     for x in rows:
         if x.name == best:
             continue
@@ -135,6 +186,10 @@ def plan_verdict(pl: Plan) -> str:
         elif x.servers_needed:
             text += (f"; {x.name}: {x.servers_needed} server(s), "
                      f"{x.max_devices_per_server or 'any number of'} devices each ({x.binding})")
+            if pl.slo_s is not None:
+                text += f", {_tail_words(pl, x)}"
+        elif pl.slo_s is not None:
+            text += f"; {x.name}: {_tail_words(pl, x)}"
     return text + "."
 
 
@@ -150,4 +205,7 @@ def verdict(result: object) -> str:
         return sweep_verdict(result)
     if isinstance(result, Plan):
         return plan_verdict(result)
-    raise TypeError(f"no verdict for a {type(result).__name__}")
+    from splitcost.errors import InputError
+
+    raise InputError(f"expected a Report, a Sweep or a Plan, got a {type(result).__name__}",
+                     parameter="result")

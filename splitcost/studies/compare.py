@@ -168,7 +168,7 @@ def compare(
     tasks: int | str | Sequence[int] = D.TASKS,
     *,
     device: str | Device = D.DEVICE,
-    server: str | Device = D.SERVER,
+    server: str | Device | Sequence[str | Device] = D.SERVER,
     link: str | float | Link = D.LINK,
     memory_model: str = D.MEMORY_MODEL,
     payload_dtype: str | None = D.PAYLOAD_DTYPE,
@@ -179,6 +179,9 @@ def compare(
     processes: str = D.PROCESSES,
     profiles: Sequence[str | os.PathLike[str]] = (),
     runtime: str = D.RUNTIME,
+    branch: str | None = None,
+    fan_out: str = D.FAN_OUT,
+    relay_link: str | float | Link = D.RELAY_LINK,
     cuts: Sequence[str] = (),
     what_if: bool = True,
 ) -> Report:
@@ -192,7 +195,7 @@ def compare(
                    memory_model=memory_model, payload_dtype=payload_dtype,
                    payload_compression=payload_compression, input_dtype=input_dtype,
                    images=images, hidden=hidden, processes=processes, profiles=profiles,
-                   runtime=runtime)
+                   runtime=runtime, branch=branch, fan_out=fan_out, relay_link=relay_link)
     request = given_request(backbone, **options) or pricing_request(backbone, **options)
     return compare_request(request, cuts=cuts, what_if=what_if)
 
@@ -203,6 +206,11 @@ def compare_request(request: PricingRequest, *, cuts: Sequence[str] = (),
     prices every module-boundary cut and keeps the fastest that fits."""
     if isinstance(cuts, str) or not isinstance(cuts, Sequence):
         raise InputError(f"expected a list of cut names, got {cuts!r}", parameter="cuts")
+    if not all(isinstance(c, str) for c in cuts):
+        raise InputError(f"expected cut names such as 'layer3', got {list(cuts)!r}",
+                         parameter="cuts")
+    if not isinstance(what_if, bool):
+        raise InputError(f"expected True or False, got {what_if!r}", parameter="what_if")
     extra = []
     for name in cuts:
         try:
@@ -247,7 +255,8 @@ def fastest_split(request: PricingRequest, depth: int | None = None) -> Scenario
 def raw_input_note(pr: PricingRequest) -> RawInputNote | None:
     """Note when the raw input as uint8 pixels is smaller than the encoded Z_b."""
     raw_pixels = sum(m.numel for m in pr.backbone.trace.inputs)
-    zb = pr.payload.encoded_bytes(sum(m.numel for m in pr.backbone.trace.outputs))
+    out = pr.cut("output")  # Z_b as MTL-Split sends it: once per storage
+    zb = pr.payload.encoded_bytes(out.payload_numel, len(out.payload))
     return RawInputNote(raw_pixels, zb, pr.payload.label) if raw_pixels < zb else None
 
 
@@ -259,8 +268,8 @@ def judge(scenarios: Sequence[Scenario], device: Device, server: Device) -> Verd
         if s.feasible:
             continue
         c = next(c for c in s.constraints if not c.ok)
-        where = device if c.kind.on_edge else server
-        misfits.append(Misfit(s.name, c.kind, where.name, int(c.needed), int(c.available)))
+        where = c.device or (device if c.kind.on_edge else server).name
+        misfits.append(Misfit(s.name, c.kind, where, int(c.needed), int(c.available)))
     if not fits:
         return Verdict(None, None, None, None, tuple(misfits))
     best = fits[0]

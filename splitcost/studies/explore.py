@@ -353,6 +353,7 @@ def explore(
     profiles: Sequence[str | os.PathLike[str]] = (),
     progress: Progress | None = None,
     runtime: str = D.RUNTIME,
+    branch: str = D.BRANCH,
 ) -> Explore:
     """Price every ``backbones`` x ``devices`` x ``links`` x ``task_sets`` configuration.
 
@@ -361,6 +362,8 @@ def explore(
     names separated by commas, ``"all"``, or lists (a link may be a number of bits/s).
     ``task_sets``: each a task count or classes per task (``[1, 3, "3,2,3"]``). ``slo_s``:
     a latency limit per inference. ``progress(stage, done, total)`` is called as it goes.
+    ``branch``: the branch point of every backbone (a cut name each of them has; ``input`` and
+    ``output`` fit all).
     """
     slo = None if slo_s is None else positive_number("slo_s", slo_s, "seconds")
     dirs = tuple(profiles)
@@ -368,7 +371,7 @@ def explore(
     inputs = pricing_inputs([t.classes for t in sets[0]], server=server, memory_model=memory_model,
                             payload_dtype=payload_dtype, payload_compression=payload_compression,
                             input_dtype=input_dtype, hidden=hidden, profiles=dirs,
-                            runtime=runtime)
+                            runtime=runtime, branch=branch)
     edge_devices = _devices(devices, dirs)
     runtime_of(runtime, edge_devices)
     link_list = _links(links, dirs)

@@ -15,42 +15,21 @@ from typing import Any
 
 from splitcost import defaults as D
 from splitcost.errors import InputError, choice
-from splitcost.hardware.catalog import load_device, load_link
+from splitcost.errors import positive_int as positive_int  # re-exported for the studies
+from splitcost.errors import positive_number as positive_number
+from splitcost.hardware.catalog import find_device, find_link
 from splitcost.hardware.device import Device
 from splitcost.hardware.encoding import FLOAT32, Encoding, input_encoding, payload_encoding
 from splitcost.hardware.link import Link, ideal_link
 from splitcost.kinds import MemoryModel, Processes, Runtime, values
+from splitcost.network.cuts import Cut, find_cut
 from splitcost.network.profile import Profile
 from splitcost.network.tasks import Task, parse_tasks
+from splitcost.pricing.placement import FanOut, Placement, ServerGroup
 from splitcost.pricing.request import PricingRequest
-from splitcost.units import Kind, parse_quantity
+from splitcost.units import Kind, parse_duration, parse_quantity
 
 Profiles = Sequence[str | os.PathLike[str]]
-
-
-def positive_int(parameter: str, value: object, *, at_least: int = 1,
-                 at_most: int | None = None) -> int:
-    """An integer (not a bool, not a float) within bounds."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"expected an integer, got {type(value).__name__} {value!r}",
-                         parameter=parameter)
-    if value < at_least:
-        raise InputError(f"expected at least {at_least}, got {value}", parameter=parameter)
-    if at_most is not None and value > at_most:
-        raise InputError(f"expected at most {at_most:,}, got {value:,}", parameter=parameter)
-    return value
-
-
-def positive_number(parameter: str, value: object, what: str) -> float:
-    """A finite number above zero (``what`` says what it counts, for the message)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"expected a positive number of {what}, got {value!r}",
-                         parameter=parameter)
-    number = float(value)
-    if not (number > 0 and math.isfinite(number)):
-        raise InputError(f"expected a positive number of {what}, got {value!r}",
-                         parameter=parameter)
-    return number
 
 
 def device_of(value: object, profiles: Profiles = (), parameter: str = "device") -> Device:
@@ -60,12 +39,12 @@ def device_of(value: object, profiles: Profiles = (), parameter: str = "device")
         raise InputError(f"expected a device name or profile file, got {value!r}",
                          parameter=parameter)
     try:
-        return load_device(os.fspath(value), profiles)
+        return find_device(os.fspath(value), profiles)
     except InputError as e:
         raise e.about(parameter) from None
 
 
-def link_of(value: object, profiles: Profiles = ()) -> Link:
+def link_of(value: object, profiles: Profiles = (), parameter: str = "link") -> Link:
     """A Link, a link name or file, a rate with its unit (``"100 Mbit/s"``), or a number of
     bits per second (an ideal link)."""
     if isinstance(value, Link):
@@ -74,14 +53,14 @@ def link_of(value: object, profiles: Profiles = ()) -> Link:
         try:
             return ideal_link(parse_quantity(value, Kind.RATE, bare_number=True))
         except InputError as e:
-            raise e.about("link") from None
+            raise e.about(parameter) from None
     if not isinstance(value, str | os.PathLike):
         raise InputError(f"expected a link name, a rate such as '1gbps', or bits per second, "
-                         f"got {value!r}", parameter="link")
+                         f"got {value!r}", parameter=parameter)
     try:
-        return load_link(os.fspath(value), profiles)
+        return find_link(os.fspath(value), profiles)
     except InputError as e:
-        raise e.about("link") from None
+        raise e.about(parameter) from None
 
 
 def profile_of(backbone: object) -> Profile:
@@ -112,14 +91,23 @@ class PricingInputs:
     processes: Processes
     runtime: Runtime = Runtime.EAGER
     payload_ratio: float = 1.0  # the compression of a payload sent at the precision's dtype
+    branch: str | None = None  # a cut name; None: the backbone's end
+    placement: Placement | None = None
 
-    def request(self, backbone: Profile) -> PricingRequest:
-        """The request for ``backbone``, with its task heads traced."""
-        from splitcost.network.heads import head_profiles  # torch: the heads are traced
+    def request(self, backbone: Profile, heads: Sequence[Profile] | None = None
+                ) -> PricingRequest:
+        """The request for ``backbone``, with its task heads traced (or ``heads``, one per
+        task, already profiled, as :func:`splitcost.network.cache.cached_heads` gives them)."""
+        if heads is None:
+            from splitcost.network.heads import head_profiles  # torch: the heads are traced
 
+            heads = head_profiles(backbone, self.tasks, self.hidden)
+        elif len(heads) != len(self.tasks):
+            raise InputError(f"expected one head per task ({len(self.tasks)}), got {len(heads)}",
+                             parameter="heads")
         return PricingRequest(
             backbone=backbone,
-            heads=head_profiles(backbone, self.tasks, self.hidden),
+            heads=tuple(heads),
             device=self.device,
             server=self.server,
             link=self.link,
@@ -133,6 +121,8 @@ class PricingInputs:
             processes=self.processes,
             hidden=self.hidden,
             runtime=self.runtime,
+            branch=branch_of(backbone, self.branch),
+            placement=self.placement,
         )
 
 
@@ -153,11 +143,126 @@ def runtime_of(value: object, devices: Sequence[Device]) -> Runtime:
     return runtime
 
 
+def branch_of(backbone: Profile, name: str | None) -> Cut | None:
+    """The branch point named like a cut (``input``: nothing shared, ``output``: the paper's)."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"expected a cut name from 'splitcost sweep' (a module path, input, "
+                         f"output or opN), got {name!r}", parameter="branch")
+    try:
+        return find_cut(backbone.trace, name.strip())
+    except InputError as e:
+        raise e.about("branch") from None
+
+
+def _task_list(text: str, tasks: int) -> tuple[int, ...] | None:
+    """``1,2`` -> (0, 1); None when ``text`` is not a list of task numbers."""
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() for p in parts):
+        return None
+    numbers = [int(p) for p in parts]
+    for k in numbers:
+        if not 1 <= k <= tasks:
+            raise InputError(f"task {k} does not exist: the tasks are numbered 1 to {tasks}",
+                             parameter="server")
+    if len(set(numbers)) != len(numbers):
+        raise InputError(f"{text!r} names a task twice", parameter="server")
+    return tuple(k - 1 for k in numbers)
+
+
+def placement_of(server: object, tasks: int, profiles: Profiles = (),
+                 fan_out: str = D.FAN_OUT, relay_link: object = D.RELAY_LINK
+                 ) -> tuple[Device, Placement | None]:
+    """The server and, for several, the placement of the tasks on them.
+
+    ``server`` is a device (name, file or Device) for every task, or a list of
+    ``NAME:TASKS`` (``["rtx-3090:1,2", "t4:3"]``, tasks numbered from 1) that puts every task
+    on exactly one server."""
+    mode = FanOut(choice("fan_out", fan_out, values(FanOut)))
+    # Checked whatever the fan-out, so that a typo fails before anything is traced.
+    relay = link_of(relay_link, profiles, "relay_link")
+    if isinstance(server, Device | str | os.PathLike):
+        specs: list[object] = [server]
+    elif isinstance(server, Sequence) and server:
+        specs = list(server)
+    else:
+        raise InputError(f"expected a server name, or a list of NAME:TASKS such as "
+                         f"rtx-3090:1,2, got {server!r}", parameter="server")
+    groups: list[ServerGroup] = []
+    for spec in specs:
+        if isinstance(spec, Device):
+            groups.append(ServerGroup(spec, ()))
+            continue
+        if not isinstance(spec, str | os.PathLike):
+            raise InputError(f"expected a server name or NAME:TASKS, got {spec!r}",
+                             parameter="server")
+        text = os.fspath(spec)
+        name, sep, tail = text.rpartition(":")
+        which = _task_list(tail, tasks) if sep and name else None
+        device = device_of(name if which is not None else text, profiles, "server")
+        groups.append(ServerGroup(device, which or ()))
+    if len(groups) == 1:
+        named = groups[0].tasks
+        if named and sorted(named) != list(range(tasks)):
+            raise InputError(f"one server runs every task; it names only "
+                             f"{','.join(str(t + 1) for t in named)} of {tasks}",
+                             parameter="server")
+        return groups[0].device, None
+    unnamed = [g.device.name for g in groups if not g.tasks]
+    if unnamed:
+        raise InputError(f"with several servers each one names its tasks (NAME:1,2); "
+                         f"{unnamed[0]} names none", parameter="server")
+    placed = [t for g in groups for t in g.tasks]
+    twice = sorted({t + 1 for t in placed if placed.count(t) > 1})
+    if twice:
+        raise InputError(f"task {twice[0]} is placed on two servers", parameter="server")
+    missing = sorted(set(range(tasks)) - set(placed))
+    if missing:
+        raise InputError(f"task {missing[0] + 1} is on no server; place every task 1 to "
+                         f"{tasks}", parameter="server")
+    return groups[0].device, Placement(tuple(groups), mode,
+                                       relay if mode is FanOut.RELAY else None)
+
+
+def batcher_of(max_batch: object, max_queue_delay: object) -> tuple[int, float]:
+    """The server's dynamic batcher: the largest batch and how long a request may wait for
+    company (a duration such as ``2ms``, or seconds)."""
+    batch = positive_int("max_batch", max_batch, at_most=4096)
+    if isinstance(max_queue_delay, str):
+        try:
+            delay = parse_duration(max_queue_delay, allow_zero=True)
+        except InputError as e:
+            raise e.about("max_queue_delay") from None
+    elif isinstance(max_queue_delay, int | float) and not isinstance(max_queue_delay, bool):
+        delay = float(max_queue_delay)
+    else:
+        raise InputError(f"expected a duration such as 2ms, got {max_queue_delay!r}",
+                         parameter="max_queue_delay")
+    if not (math.isfinite(delay) and 0 <= delay <= 10.0):
+        raise InputError(f"expected a delay from 0 to 10 s, got {max_queue_delay!r}",
+                         parameter="max_queue_delay")
+    return batch, delay
+
+
+def slo_of(slo: object, parameter: str = "slo_s") -> float | None:
+    """A latency limit: a duration such as ``150ms``, or seconds; None: no limit. Errors name
+    ``parameter``."""
+    if slo is None:
+        return None
+    if isinstance(slo, str):
+        try:
+            return parse_duration(slo)
+        except InputError as e:
+            raise e.about(parameter) from None
+    return positive_number(parameter, slo, "seconds")
+
+
 def pricing_inputs(
     tasks: int | str | Sequence[int] = D.TASKS,
     *,
     device: str | Device = D.DEVICE,
-    server: str | Device = D.SERVER,
+    server: str | Device | Sequence[str | Device] = D.SERVER,
     link: str | float | Link = D.LINK,
     memory_model: str = D.MEMORY_MODEL,
     payload_dtype: str | None = D.PAYLOAD_DTYPE,
@@ -168,23 +273,33 @@ def pricing_inputs(
     processes: str = D.PROCESSES,
     profiles: Profiles = (),
     runtime: str = D.RUNTIME,
+    branch: str | None = None,
+    fan_out: str = D.FAN_OUT,
+    relay_link: str | float | Link = D.RELAY_LINK,
 ) -> PricingInputs:
     """Check every pricing value once; each error names its parameter. ``payload_dtype`` and
     ``input_dtype`` default to the backbone's precision; ``runtime`` (eager, tensorrt,
-    onnxruntime) must have a section in both devices' profiles."""
+    onnxruntime) must have a section in both devices' profiles (and every server's); ``branch``
+    (a cut name) is checked against the backbone when the request is made."""
     if isinstance(profiles, str | os.PathLike) or not isinstance(profiles, Sequence):
         raise InputError(f"expected a list of folders, got {profiles!r}", parameter="profiles")
     model = choice("memory_model", memory_model, values(MemoryModel))
     layout = choice("processes", processes, values(Processes))
     positive_int("images", images, at_most=10**9)
     positive_int("hidden", hidden, at_most=10**7)
-    edge, host = device_of(device, profiles), device_of(server, profiles, "server")
+    if branch is not None and (not isinstance(branch, str) or not branch.strip()):
+        raise InputError(f"expected a cut name from 'splitcost sweep' (a module path, input, "
+                         f"output or opN), got {branch!r}", parameter="branch")
+    parsed = tuple(parse_tasks(tasks))
+    edge = device_of(device, profiles)
+    host, placement = placement_of(server, len(parsed), profiles, fan_out, relay_link)
     # Checked now; without a dtype, the precision's encoding is chosen once the backbone is
     # traced, with the ratio kept from this check.
     payload = payload_encoding("float32" if payload_dtype is None else payload_dtype,
                                payload_compression)
+    servers = (host,) if placement is None else tuple(g.device for g in placement.groups)
     return PricingInputs(
-        tasks=tuple(parse_tasks(tasks)),
+        tasks=parsed,
         device=edge,
         server=host,
         link=link_of(link, profiles),
@@ -195,7 +310,9 @@ def pricing_inputs(
         images=images,
         hidden=hidden,
         processes=Processes(layout),
-        runtime=runtime_of(runtime, (edge, host)),
+        runtime=runtime_of(runtime, (edge, *servers)),
+        branch=None if branch is None else branch.strip(),
+        placement=placement,
     )
 
 
@@ -226,4 +343,5 @@ _DEFAULTS: dict[str, Any] = {
     "memory_model": D.MEMORY_MODEL, "payload_dtype": D.PAYLOAD_DTYPE,
     "payload_compression": None, "input_dtype": D.INPUT_DTYPE, "images": D.IMAGES,
     "hidden": D.HIDDEN, "processes": D.PROCESSES, "profiles": (), "runtime": D.RUNTIME,
+    "branch": None, "fan_out": D.FAN_OUT, "relay_link": D.RELAY_LINK,
 }

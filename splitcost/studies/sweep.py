@@ -180,7 +180,7 @@ class Sweep(Plottable):
         }
 
 
-def _violations(s: Scenario, slo_s: float | None, max_payload: int | None
+def violations(s: Scenario, slo_s: float | None, max_payload: int | None
                 ) -> tuple[Violation, ...]:
     out = [Violation(c.kind, c.needed, c.available) for c in s.constraints if not c.ok]
     if slo_s is not None and s.total_s > slo_s:
@@ -208,7 +208,7 @@ def sweep(
     tasks: int | str | Sequence[int] = D.TASKS,
     *,
     device: str | Device = D.DEVICE,
-    server: str | Device = D.SERVER,
+    server: str | Device | Sequence[str | Device] = D.SERVER,
     link: str | float | Link = D.LINK,
     memory_model: str = D.MEMORY_MODEL,
     payload_dtype: str | None = D.PAYLOAD_DTYPE,
@@ -217,6 +217,9 @@ def sweep(
     hidden: int = D.HIDDEN,
     profiles: Sequence[str | os.PathLike[str]] = (),
     runtime: str = D.RUNTIME,
+    branch: str | None = None,
+    fan_out: str = D.FAN_OUT,
+    relay_link: str | float | Link = D.RELAY_LINK,
     depth: int | None = None,
     every_op: bool = False,
     objective: str = D.OBJECTIVE,
@@ -228,8 +231,11 @@ def sweep(
     options: dict[str, Any] = dict(tasks=tasks, device=device, server=server, link=link,
                    memory_model=memory_model, payload_dtype=payload_dtype,
                    payload_compression=payload_compression, input_dtype=input_dtype,
-                   hidden=hidden, profiles=profiles, runtime=runtime)
+                   hidden=hidden, profiles=profiles, runtime=runtime, branch=branch,
+                   fan_out=fan_out, relay_link=relay_link)
     goal = Objective(choice("objective", objective, values(Objective)))
+    if not isinstance(every_op, bool):
+        raise InputError(f"expected True or False, got {every_op!r}", parameter="every_op")
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int)
                               or depth < 1):
         raise InputError(f"expected an integer of at least 1, got {depth!r}", parameter="depth")
@@ -248,7 +254,7 @@ def sweep_request(request: PricingRequest, *, depth: int | None = None, every_op
     results = []
     for cut in cuts(request.backbone.trace, depth, every_op):
         scenario = split(request, cut)
-        results.append(CutResult(cut, scenario, _violations(scenario, slo_s, max_payload_bytes)))
+        results.append(CutResult(cut, scenario, violations(scenario, slo_s, max_payload_bytes)))
     local = mtl_local(request)
     ok = [i for i, r in enumerate(results) if r.ok]
     best = min(ok, key=lambda i: results[i].objective(objective)) if ok else None
@@ -266,7 +272,7 @@ def sweep_request(request: PricingRequest, *, depth: int | None = None, every_op
         i for i in ok if i != best and _overlap(results[i].scenario, results[best].scenario))
     return Sweep(request, objective, slo_s, max_payload_bytes, tuple(results), best, pareto,
                  flips, local, raw_input_note(request), close,
-                 _violations(local, slo_s, max_payload_bytes))
+                 violations(local, slo_s, max_payload_bytes))
 
 
 def _overlap(a: Scenario, b: Scenario) -> bool:
@@ -276,4 +282,5 @@ def _overlap(a: Scenario, b: Scenario) -> bool:
     return a.band.low_s <= b.band.high_s and b.band.low_s <= a.band.high_s
 
 
-__all__ = ["CutResult", "Sweep", "Violation", "pareto_front", "sweep", "sweep_request"]
+__all__ = ["CutResult", "Sweep", "Violation", "pareto_front", "sweep", "sweep_request",
+           "violations"]

@@ -36,16 +36,18 @@ from splitcost.deploy.measurement.config import (
 from splitcost.deploy.measurement.edge import Edge, parse_address, probe_link
 from splitcost.deploy.measurement.results import MeasureResult, Probe, Stat, stat
 from splitcost.deploy.measurement.run import loopback_link, measure
-from splitcost.deploy.measurement.server import handle, serve
+from splitcost.deploy.measurement.server import Accepts, Outcome, handle, serve
 from splitcost.deploy.measurement.spawn import spawn_server
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "PHASES",
     "START_TIMEOUT_S",
+    "Accepts",
     "Edge",
     "MeasureError",
     "MeasureResult",
+    "Outcome",
     "Probe",
     "SplitConfig",
     "Stat",

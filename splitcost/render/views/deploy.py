@@ -79,9 +79,29 @@ def export_grid(r: ExportResult) -> Grid:
                  f"({m['payload']['encoded_bytes_per_sample']:,} bytes per sample)",
                  f"Input: {'x'.join(map(str, m['input']['shape']))}, batch "
                  f"{m['input']['batch']}; torch {m['torch_version']}"),
-        notes=r.notes,
+        notes=export_notes(r),
         right=(1,),
     )
+
+
+def export_notes(r: ExportResult) -> tuple[str, ...]:
+    from splitcost.deploy.export import NoteKind
+
+    lines = []
+    if r.replaced:
+        lines.append(f"replaced the earlier export in {r.out_dir} as a whole")
+    for n in r.notes:
+        if n.kind is NoteKind.BATCH_FIXED:
+            lines.append(f"batch fixed at {n.batch}: a dynamic batch did not export "
+                         f"({n.error_type})")
+        elif n.kind is NoteKind.ONNX_NOT_INSTALLED:
+            lines.append("ONNX: skipped: the onnx package is not installed (pip install "
+                         "'splitcost[onnx]')")
+        elif n.kind is NoteKind.ONNX_FAILED:
+            lines.append(f"ONNX: export failed: {n.error_type}: {n.error}")
+        elif n.kind is NoteKind.ONNX_NOT_ASKED:
+            lines.append("ONNX: not asked")
+    return tuple(lines)
 
 
 def _measure(r: MeasureResult, options: RenderOptions) -> Grid:

@@ -53,6 +53,39 @@ def _latency_line(r: Latency) -> str:
             f"{format_seconds(r.total_s)}{band}; {r.kernels} {unit}, {how}{native}")
 
 
+def inputs_text(p: Profile) -> str:
+    """``1x3x224x224 float32``, or every input of a network that takes several."""
+    return ", ".join(f"{format_shape((p.batch, *i.shape))} {i.dtype}" for i in p.input.all)
+
+
+def zb_line(p: Profile) -> str:
+    """Z_b with a label per tensor: a backbone may return several, some on one storage."""
+    tensors = p.zb_tensors
+    if len(tensors) <= 1:
+        return (f"Z_b (output): {format_shape(p.zb_shape)} {p.zb_dtype} = {p.zb_bytes:,} bytes "
+                "flattened")
+    parts = []
+    for i, t in enumerate(tensors):
+        size = (f"{t.nbytes:,} B" if t.shares_with is None else
+                f"a view of #{t.shares_with + 1}'s storage")
+        parts.append(f"#{i + 1} {format_shape(t.shape)} {t.dtype} ({size})")
+    storages = sum(1 for t in tensors if t.shares_with is None)
+    return (f"Z_b (output): {len(tensors)} tensors on {storages} storage"
+            f"{'s' if storages != 1 else ''} = {p.zb_bytes:,} bytes flattened, each storage sent "
+            f"once: {', '.join(parts)}")
+
+
+def zb_short(p: Profile) -> str:
+    """``1x1280x7x7 = 251 kB`` or ``3 tensors = 230 kB``, for the reports' input line."""
+    from splitcost.units import format_bytes as fb
+
+    if len(p.zb_tensors) <= 1:
+        return f"{format_shape(p.zb_shape)} = {fb(p.zb_bytes)}"
+    shapes = ", ".join(format_shape(t.shape) for t in p.zb_tensors[:4])
+    more = ", ..." if len(p.zb_tensors) > 4 else ""
+    return f"{len(p.zb_tensors)} tensors ({shapes}{more}) = {fb(p.zb_bytes)}"
+
+
 def profile_grid(p: Profile, options: RenderOptions | None = None,
                  latency: Latency | None = None) -> Grid:
     from splitcost.units import format_seconds
@@ -78,7 +111,7 @@ def profile_grid(p: Profile, options: RenderOptions | None = None,
     inf = p.memory.inference
     context: tuple[str, ...] = (
         f"Backbone: {p.backbone.requested} = {p.backbone.rule}; built on {p.built}",
-        f"Input: {format_shape(p.input_shape)} {p.input.dtype} ({format_bytes(p.input_bytes)}), "
+        f"Input: {inputs_text(p)} ({format_bytes(p.input_bytes)}), "
         f"batch {p.batch}, precision {p.dtype}",
     )
     if latency is not None:
@@ -87,7 +120,7 @@ def profile_grid(p: Profile, options: RenderOptions | None = None,
         f"Totals: {p.params:,} params ({format_bytes(p.param_bytes)}), buffers "
         f"{format_bytes(p.buffer_bytes)}; {p.macs:,} MACs = {p.flops:,} FLOPs (2 x MACs), "
         f"+ {format_count(p.vector_flops)} vector FLOPs (pointwise, norms, pooling)",
-        f"Z_b (output): {format_shape(p.zb_shape)} {p.zb_dtype} = {p.zb_bytes:,} bytes flattened",
+        zb_line(p),
         f"Memory, inference: {format_bytes(inf.total_bytes)} = peak live activations "
         f"{format_bytes(inf.peak_activation_bytes)} (at {inf.peak_module or 'the input'}) + "
         f"params {format_bytes(inf.params_bytes)} + buffers {format_bytes(inf.buffers_bytes)}: "

@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 from splitcost.kinds import ConstraintKind, MemoryModel, ScenarioKind
 from splitcost.render.cells import band_cell, band_notes, fits_cell, memory_cell
-from splitcost.render.explain import MEMORY_MODEL_SENTENCES, energy_basis
+from splitcost.render.explain import MEMORY_MODEL_SENTENCES, energy_basis, sharing_lines
 from splitcost.render.grid import Grid, compute_lines, device_line, link_line
 from splitcost.render.registry import RenderOptions
 from splitcost.render.sources import citation_lines, overhead_citations, overhead_line
 from splitcost.render.verdicts import report_verdict
 from splitcost.render.views.common import register
-from splitcost.units import format_bytes, format_count, format_energy, format_seconds, format_shape
+from splitcost.render.views.profile import inputs_text, zb_short
+from splitcost.units import format_bytes, format_count, format_energy, format_seconds
 
 if TYPE_CHECKING:
     from splitcost.pricing.scenarios import Scenario
@@ -87,13 +88,13 @@ def report_grid(r: Report, options: RenderOptions | None = None) -> Grid:
     context = (
         f"Backbone: {bb.backbone.requested} = {bb.backbone.rule}; {format_count(bb.params)} "
         f"params, {format_count(bb.macs)} MACs per batch",
-        f"Input: {format_shape(bb.input_shape)} {bb.input.dtype} ({format_bytes(bb.input_bytes)}), "
-        f"batch {bb.batch}, precision {bb.dtype}; Z_b {format_shape(bb.zb_shape)} = "
-        f"{format_bytes(bb.zb_bytes)} flattened",
+        f"Input: {inputs_text(bb)} ({format_bytes(bb.input_bytes)}), "
+        f"batch {bb.batch}, precision {bb.dtype}; Z_b {zb_short(bb)} flattened",
         f"Tasks: {len(r.tasks)} (classes {classes}); each head "
         f"{heads.input.shape[0]}->{r.hidden}->classes, {format_count(heads.params)} params",
         device_line("Edge", r.device),
         device_line("Server", r.server),
+        *sharing_lines(r.request),
         f"Link: {link_line(r.link)}; Z_b sent as {r.payload.label}, RoC input as "
         f"{r.input.label}",
         f"Memory model: {MEMORY_MODEL_SENTENCES[r.memory_model]}",

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from splitcost.kinds import ConstraintKind, Objective
 from splitcost.render.cells import band_cell, band_notes, block_label, memory_cell, tensors_cell
-from splitcost.render.explain import MEMORY_MODEL_SENTENCES
+from splitcost.render.explain import MEMORY_MODEL_SENTENCES, sharing_lines
 from splitcost.render.grid import Grid, compute_lines, device_line, link_line
 from splitcost.render.registry import RenderOptions
 from splitcost.render.sources import citation_lines
@@ -76,6 +76,7 @@ def sweep_grid(sw: Sweep, options: RenderOptions | None = None) -> Grid:
         + (f"; constraints: {', '.join(limits)}" if limits else ""),
         device_line("Edge", sw.device),
         device_line("Server", sw.server),
+        *sharing_lines(sw.request),
         f"Link: {link_line(sw.link)}",
         f"Memory model: {MEMORY_MODEL_SENTENCES[sw.request.memory_model]}",
         *compute_lines(sw.request),
