@@ -22,7 +22,7 @@ FUNCTIONS = ("profile", "compare", "sweep", "plan", "pricing_request", "to_text"
              "load_device", "load_link")
 PRICING_OPTIONS = ("device", "server", "link", "memory_model", "payload_dtype",
                    "payload_compression", "input_dtype", "images", "hidden", "processes",
-                   "profiles", "branch", "fan_out", "relay_link")
+                   "profiles", "branch", "fan_out", "relay_link", "runtime")
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,9 @@ _rows(PRICED, "server", {"int": (3, "server name"), "unknown": ("rtx", "closest"
                          "empty list": ([], "server name")})
 _rows(PRICED, "branch", {"int": (3, "cut name"), "empty": ("", "cut name"),
                          "unknown": ("layer9", "unknown cut")})
+_rows(PRICED, "runtime", {"unknown": ("fused", "eager, tensorrt, onnxruntime"),
+                          "no section": ("onnxruntime", "has no onnxruntime section"),
+                          "int": (3, "eager")})
 _rows(PRICED, "fan_out", {"unknown": ("broadcast", "unicast, relay"), "int": (3, "unicast")})
 _rows(PRICED, "relay_link", {"unknown": ("wify", "closest"), "tiny": (1e-30, "below any real")})
 _rows(PRICED, "link", {"tiny": (1e-30, "below any real"), "zero": (0, "more than zero"),

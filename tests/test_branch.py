@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import torch
 import torchvision
+from oracles.latency_model import LATENCY_MODEL
 from test_golden import _find, _leaves
 from torch import nn
 
@@ -45,9 +46,12 @@ def resnet18() -> Any:
 
 
 def _same_numbers(old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Every number of ``old`` but those the latency model of issue 12 moved (the JSON was
+    taken before it; the times at the output are checked against the unbranched run)."""
     numbers = [(p, v) for p, v in _leaves(old)
-               if isinstance(v, int | float) and not isinstance(v, bool)]
-    assert len(numbers) > 100
+               if isinstance(v, int | float) and not isinstance(v, bool)
+               and not LATENCY_MODEL.search(p)]
+    assert len(numbers) > 50
     for path, value in numbers:
         found = _find(new, path)
         assert found == value, f"{path} was {value}, is {found}"
@@ -63,6 +67,12 @@ def test_branch_at_the_output_is_todays_report(effnet: Any) -> None:
     old = json.loads((PREBRANCH / "report_efficientnet.json").read_text())
     new = compare(effnet, tasks=3, link="1gbps", branch="output")
     _same_numbers(old, _json("report", new))
+    plain = _json("report", compare(effnet, tasks=3, link="1gbps"))
+    got = _json("report", new)
+    for a, b in zip(got["scenarios"], plain["scenarios"], strict=True):
+        a.pop("branch")
+        b.pop("branch")
+        assert a == b  # every time too
 
 
 def test_branch_at_the_last_block_is_the_output(effnet: Any) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from oracles.latency_model import LATENCY_MODEL
 
 import splitcost
 from splitcost.render.jsonout import envelope
@@ -176,16 +177,6 @@ def _find(new: dict[str, Any], path: str) -> Any:
         except KeyError:
             continue
     raise KeyError(path)
-
-
-# Issue 12 refitted the latency model (host/device overlap on GPUs, per-runtime sections fitted
-# to published measurements, 1x1 convolutions' own efficiency): every compute time and what
-# follows from one (totals, energy, break-even, sensitivity, fleet sizing) moved on purpose, and
-# so did the compute figures of the profiles. Everything else must still match splitcost 0.1.
-LATENCY_MODEL = re.compile(
-    r"(_s\b|_s$|_j\b|_j$|latency|energy|speedup|efficiency|op_overhead|utilisation|"
-    r"max_devices|servers_needed|change|flips|crossover|breakeven|sensitivity|pipelined|"
-    r"best_total|break_even|bandwidth_bps|rtt|peak_flops|load_per_device)")
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in PREMOVE.glob("*.json")))

@@ -36,7 +36,7 @@ def test_one_line_repr(results: dict[str, Any], name: str) -> None:
 def test_repr_says_the_answer(results: dict[str, Any]) -> None:
     r = results["report"]
     assert repr(r) == ("<Report efficientnet_b0, 3 tasks, jetson-nano-4gb -> lte -> rtx-3090: "
-                       "MTL-Local 62.8 ms>")  # the Nano's eager profile as issue 12 fitted it
+                       "MTL-Local 62.2 ms>")  # the Nano's eager profile
     assert repr(results["sweep"]).endswith("best cut for latency '6' 155 ms>")
 
 

@@ -93,7 +93,7 @@ def pipeline_time(overheads: Sequence[float], times: Sequence[float], overlap: b
     device (``times``). Without overlap the two add up. With it, kernel i starts once the host
     has issued it and the device has finished kernel i - 1: the run takes
     max_j (sum of overheads up to j + sum of times from j on)."""
-    if not overlap:
+    if not overlap or not times:
         return sum(overheads) + sum(times)
     return pipeline_prefix(overheads, times)[-1]
 

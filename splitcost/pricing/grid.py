@@ -236,15 +236,12 @@ def _constraints(edge: MemoryBreakdown | None, server: MemoryBreakdown | None,
 def _scenes(pr: PricingRequest, times: SideTimes, cuts: Sequence[tuple[ScenarioKind, Cut]]
             ) -> list[_Scene]:
     bb, heads, n = pr.backbone, pr.heads, len(pr.heads)
-    last = len(bb.trace.ops) - 1
     head_macs = sum(h.macs for h in heads)
     out = []
     loc_mem = loc_memory(pr)
     local = (
-        (ScenarioKind.LOC, loc_mem, bb.macs * n + head_macs,
-         times.edge(last) * n + sum(times.heads_edge)),
-        (ScenarioKind.MTL_LOCAL, mtl_local_memory(pr), bb.macs + head_macs,
-         times.edge(last) + sum(times.heads_edge)),
+        (ScenarioKind.LOC, loc_mem, bb.macs * n + head_macs, times.loc()),
+        (ScenarioKind.MTL_LOCAL, mtl_local_memory(pr), bb.macs + head_macs, times.mtl_local()),
     )
     for kind, memory, macs, edge_s in local:
         constraints = _constraints(memory, None, pr)
@@ -355,10 +352,8 @@ def price_grid(
             for di, device in enumerate(devices):
                 edge = on[id(device)]
                 for si, server in enumerate(servers):
-                    own = SideTimes.of(
-                        replace(edge, heads=tuple(edge.heads[i] for i in position)),
-                        replace(on[id(server)],
-                                heads=tuple(on[id(server)].heads[i] for i in position)))
+                    own = SideTimes.of(edge.for_heads(position),
+                                       on[id(server)].for_heads(position))
                     pr = PricingRequest(bb, hs, device, server, links[0], tasks, memory_model,
                                         payloads[0], input, images, processes, hidden, runtime)
                     blocks.append(_Block(_scenes(pr, own, split_cuts), b, t, di, si, results))

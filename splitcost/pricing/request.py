@@ -8,7 +8,7 @@ The per-operator sums every cut shares are computed once per request, on first u
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -59,13 +59,27 @@ class SideTimes:
     heads_edge: tuple[float, ...]  # each head on the edge device
     heads_server: tuple[float, ...]
     penalty_at: tuple[float, ...] = ()
+    # The whole backbone and each head on the edge device, for the networks that run there
+    # whole (LoC, MTL-Local), and whether that device overlaps host and device work.
+    edge_backbone: Run = field(default_factory=lambda: Run(0.0, 0.0, 0.0))
+    edge_heads: tuple[Run, ...] = ()
+    edge_overlap: bool = False
 
     @classmethod
     def of(cls, edge: DeviceTimes, server: DeviceTimes) -> SideTimes:
         """The edge side from the edge device's times, the server side from the server's."""
         assert edge.edge_prefix is not None and server.server_prefix is not None
         return cls(edge.edge_prefix, server.server_prefix, edge.heads, server.heads,
-                   edge.penalty_at)
+                   edge.penalty_at, edge.backbone_run, edge.head_runs, edge.overlap)
+
+    def loc(self) -> float:
+        """N single-task networks one after another on the edge device."""
+        return in_order([r for h in self.edge_heads for r in (self.edge_backbone, h)],
+                        self.edge_overlap)
+
+    def mtl_local(self) -> float:
+        """The multi-task network on the edge device: the backbone once, then the heads."""
+        return in_order([self.edge_backbone, *self.edge_heads], self.edge_overlap)
 
     def edge(self, k: int) -> float:
         return self.edge_prefix[k + 1]
@@ -102,6 +116,41 @@ def _price(trace_kernels: Sequence[Kernel], device: Device, precision: str,
     return _Priced(tuple(trace_kernels), tuple(section.op_overhead_s for _ in trace_kernels),
                    tuple(device_time(work_of(k), device, precision, section)
                          for k in trace_kernels))
+
+
+@dataclass(frozen=True)
+class Run:
+    """Kernels run back to back on one device: the seconds they take alone, and the host's and
+    the device's seconds in them. Two runs issued one after the other compose
+    (:meth:`then`) without re-reading their kernels: with host/device overlap the second's
+    launches hide behind the first's device work, as :func:`pipeline_time` has it."""
+
+    alone_s: float
+    host_s: float
+    device_s: float
+
+    def then(self, other: Run, overlap: bool) -> Run:
+        if not overlap:
+            return Run(self.alone_s + other.alone_s, self.host_s + other.host_s,
+                       self.device_s + other.device_s)
+        return Run(max(self.alone_s + other.device_s, self.host_s + other.alone_s),
+                   self.host_s + other.host_s, self.device_s + other.device_s)
+
+
+def run_of(trace_kernels: Sequence[Kernel], device: Device, precision: str,
+           section: RuntimeProfile, work_of: WorkOf = _own) -> Run:
+    """The :class:`Run` of kernels in order on one device under one runtime."""
+    priced = _price(trace_kernels, device, precision, section, work_of)
+    return Run(pipeline_time(priced.overhead, priced.device, section.overlap),
+               sum(priced.overhead), sum(priced.device))
+
+
+def in_order(runs: Sequence[Run], overlap: bool) -> float:
+    """Seconds of ``runs`` issued one after another."""
+    total = Run(0.0, 0.0, 0.0)
+    for r in runs:
+        total = total.then(r, overlap)
+    return total.alone_s
 
 
 def network_time(p: Profile, device: Device, precision: str, section: RuntimeProfile,
@@ -198,6 +247,14 @@ class DeviceTimes:
     server_prefix: tuple[float, ...] | None
     heads: tuple[float, ...]
     penalty_at: tuple[float, ...]
+    backbone_run: Run = field(default_factory=lambda: Run(0.0, 0.0, 0.0))
+    head_runs: tuple[Run, ...] = ()
+    overlap: bool = False
+
+    def for_heads(self, position: Sequence[int]) -> DeviceTimes:
+        """The same device with the heads at ``position`` only, in that order."""
+        return replace(self, heads=tuple(self.heads[i] for i in position),
+                       head_runs=tuple(self.head_runs[i] for i in position))
 
 
 def device_times(backbone: Profile, heads: Sequence[Profile], device: Device, precision: str,
@@ -218,10 +275,11 @@ def device_times(backbone: Profile, heads: Sequence[Profile], device: Device, pr
         at, parts = _server_side(backbone, device, precision, section, work_of)
         suffix = [s + x for s, x in zip(at, parts, strict=True)]
         server_prefix = tuple(suffix[0] - v for v in suffix)
-    return DeviceTimes(edge_prefix, server_prefix,
-                       tuple(network_time(h, device, precision, section, w)
-                             for h, w in zip(heads, head_work, strict=True)),
-                       penalty or ())
+    runs = tuple(run_of(kernels(h.trace, section.fuses), device, precision, section, w)
+                 for h, w in zip(heads, head_work, strict=True))
+    whole = run_of(kernels(backbone.trace, section.fuses), device, precision, section, work_of)
+    return DeviceTimes(edge_prefix, server_prefix, tuple(r.alone_s for r in runs), penalty or (),
+                       whole, runs, section.overlap)
 
 
 @dataclass(frozen=True)
@@ -249,6 +307,12 @@ class PricingRequest:
     def branch_op(self) -> int:
         """The shared trunk's last operator: -1 shares nothing, the last one everything."""
         return len(self.backbone.trace.ops) - 1 if self.branch is None else self.branch.op
+
+    @property
+    def branched(self) -> bool:
+        """Whether each task runs a copy of some of the backbone (a branch point before its
+        last operator)."""
+        return self.branch_op < len(self.backbone.trace.ops) - 1
 
     @property
     def branch_name(self) -> str:

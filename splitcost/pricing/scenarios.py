@@ -35,7 +35,6 @@ from splitcost.pricing.branch import (
     count,
     edge_segments,
     local_segments,
-    over,
     payload_parts,
     server_segments,
 )
@@ -49,7 +48,7 @@ from splitcost.pricing.memory import (
 )
 from splitcost.pricing.placement import FanOut, fan_out, server_groups
 from splitcost.pricing.request import PricingRequest
-from splitcost.pricing.service import server_compute
+from splitcost.pricing.service import branched_pieces, server_compute, stream_time
 
 # The paper's four, in its order; price() returns them first, then a Split@CUT per extra cut.
 PAPER_SCENARIOS = (ScenarioKind.LOC, ScenarioKind.MTL_LOCAL, ScenarioKind.ROC,
@@ -262,7 +261,7 @@ def loc(pr: PricingRequest) -> Scenario:
     return _scenario(
         ScenarioKind.LOC.value, ScenarioKind.LOC, None, pr, loc_memory(pr), (), 0, "", (),
         NO_TRANSFER, bb.macs * n + sum(h.macs for h in heads), 0,
-        pr.times.edge(len(bb.trace.ops) - 1) * n + sum(pr.times.heads_edge), 0.0, None,
+        pr.times.loc(), 0.0, None,
     )
 
 
@@ -275,8 +274,16 @@ def mtl_local(pr: PricingRequest) -> Scenario:
     return _scenario(
         ScenarioKind.MTL_LOCAL.value, ScenarioKind.MTL_LOCAL, None, pr, mtl_local_memory(pr),
         (), 0, "", (), NO_TRANSFER, macs + sum(h.macs for h in heads), 0,
-        over(pr.times.edge_prefix, segments) + sum(pr.times.heads_edge), 0.0, pr.branch_name,
+        _edge_time(pr, len(bb.trace.ops), True), 0.0, pr.branch_name,
     )
+
+
+def _edge_time(pr: PricingRequest, end: int, heads: bool) -> float:
+    """The edge device's seconds for operators ``[0, end)`` (and the heads): from the cut
+    times for the paper's network; a branched one as the stream of kernels it runs."""
+    if not pr.branched or (not heads and end <= pr.branch_op + 1):
+        return pr.times.mtl_local() if heads else pr.times.edge_prefix[end]
+    return stream_time(pr, pr.device, branched_pieces(pr, 0, end, range(len(pr.heads)), heads))
 
 
 def _numel_of(items: Sequence[Crossing]) -> int:
@@ -325,7 +332,7 @@ def split(pr: PricingRequest, cut: Cut, kind: ScenarioKind = ScenarioKind.SPLIT)
         name, kind, cut.name, pr, edge_memory(pr, cut), shares, uplink, encoding.label, tensors,
         transfer(uplink, _results_bytes(pr.heads), pr.link),
         count(pr.cut_analysis.macs_prefix, segments), sum(x.macs for x in shares),
-        over(pr.times.edge_prefix, segments), max(x.done_s for x in shares), pr.branch_name,
+        _edge_time(pr, c + 1, False), max(x.done_s for x in shares), pr.branch_name,
     ), fusion_penalty_s=pr.times.penalty(c))
 
 

@@ -21,8 +21,8 @@ from splitcost.hardware.device import Device
 from splitcost.hardware.roofline import OpWork
 from splitcost.network.profile import Profile
 from splitcost.pricing.branch import over, server_segments
-from splitcost.pricing.fusion import Kernel, op_work_of
-from splitcost.pricing.request import DeviceTimes, WorkOf, device_times
+from splitcost.pricing.fusion import Kernel, kernels, op_work_of
+from splitcost.pricing.request import DeviceTimes, WorkOf, device_times, in_order, run_of
 
 if TYPE_CHECKING:
     from splitcost.pricing.request import PricingRequest
@@ -94,14 +94,48 @@ def head_times(pr: PricingRequest, device: Device, batch: int | None = None
     return _times(pr, device, batch).heads
 
 
+Piece = tuple[Profile, int, int]  # operators [start, end) of a profile, run as their kernels
+
+
+def stream_time(pr: PricingRequest, device: Device, pieces: Sequence[Piece],
+                batch: int | None = None) -> float:
+    """Seconds ``device`` takes to run ``pieces`` one after another under the request's runtime
+    (the host issuing the next while the device runs, where it overlaps), each piece's kernels
+    as they group within it: a branched network as it runs."""
+    section = device.runtime(pr.runtime)
+    scaled = {id(p): scaled_work(p, batch) for p, _, _ in pieces}
+    runs = [run_of(kernels(p.trace, section.fuses, start, end), device, pr.precision, section,
+                   scaled[id(p)]) for p, start, end in pieces if end > start]
+    return in_order(runs, section.overlap)
+
+
+def branched_pieces(pr: PricingRequest, start: int, end: int, tasks: Sequence[int],
+                    heads: bool) -> list[Piece]:
+    """Operators ``[start, end)`` of the branched network on one device for ``tasks``, in the
+    order it runs them: the trunk's part once, then per task its tail's part (and its head)."""
+    b, bb = pr.branch_op, pr.backbone
+    pieces: list[Piece] = []
+    if start <= b:
+        pieces.append((bb, start, min(end, b + 1)))
+    for t in tasks:
+        if end > b + 1:
+            pieces.append((bb, max(start, b + 1), end))
+        if heads:
+            pieces.append((pr.heads[t], 0, len(pr.heads[t].trace.ops)))
+    return pieces
+
+
 def server_compute(pr: PricingRequest, cut_op: int, device: Device, tasks: Sequence[int],
                    batch: int | None = None) -> float:
     """Seconds one server takes after cut ``cut_op`` for ``tasks``: the rest of the trunk once,
     a tail and a head per task, all at ``batch``."""
     n = len(pr.backbone.trace.ops)
+    if pr.branched:
+        return stream_time(pr, device, branched_pieces(pr, cut_op + 1, n, tasks, True), batch)
     segments = server_segments(pr.branch_op, cut_op, len(tasks), n)
     heads = head_times(pr, device, batch)
     return over(op_prefix(pr, device, batch), segments) + sum(heads[t] for t in tasks)
 
 
-__all__ = ["head_times", "op_prefix", "scaled_work", "server_compute", "work_at"]
+__all__ = ["branched_pieces", "head_times", "op_prefix", "scaled_work", "server_compute",
+           "stream_time", "work_at"]
