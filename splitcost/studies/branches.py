@@ -13,7 +13,6 @@ layout is marked for the objective, and so is the most task-specific one.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -30,7 +29,7 @@ from splitcost.network.profile import Profile
 from splitcost.pricing.request import PricingRequest
 from splitcost.pricing.scenarios import Scenario, mtl_local, split
 from splitcost.studies.inputs import given_request, positive_number, pricing_request
-from splitcost.studies.sweep import Violation, pareto_front, violations
+from splitcost.studies.sweep import Violation, objective_key, pareto_front, violations
 
 
 @dataclass(frozen=True)
@@ -53,14 +52,7 @@ class Layout:
         return "edge" if self.cut is None else self.cut.name
 
     def objective(self, objective: Objective) -> tuple[float, float]:
-        s = self.scenario
-        primary = {
-            Objective.LATENCY: s.total_s,
-            Objective.EDGE_MEMORY: float(s.edge_memory_bytes),
-            Objective.PAYLOAD: float(s.payload_bytes),
-            Objective.ENERGY: s.energy.total_j if s.energy else math.inf,
-        }[objective]
-        return primary, s.total_s
+        return objective_key(self.scenario, objective)
 
     def to_dict(self) -> dict[str, Any]:
         s = self.scenario

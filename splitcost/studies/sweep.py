@@ -31,6 +31,17 @@ from splitcost.studies.compare import RawInputNote, raw_input_note
 from splitcost.studies.inputs import given_request, positive_number, pricing_request
 
 
+def objective_key(s: Scenario, objective: Objective) -> tuple[float, float]:
+    """What a choice minimises: the objective's quantity, then the total latency."""
+    primary = {
+        Objective.LATENCY: s.total_s,
+        Objective.EDGE_MEMORY: float(s.edge_memory_bytes),
+        Objective.PAYLOAD: float(s.payload_bytes),
+        Objective.ENERGY: s.energy.total_j if s.energy else math.inf,
+    }[objective]
+    return primary, s.total_s
+
+
 @dataclass(frozen=True)
 class Violation:
     """A constraint a cut breaks: what it needs against the limit."""
@@ -56,14 +67,7 @@ class CutResult:
         return not self.violations
 
     def objective(self, objective: Objective) -> tuple[float, float]:
-        s = self.scenario
-        primary = {
-            Objective.LATENCY: s.total_s,
-            Objective.EDGE_MEMORY: float(s.edge_memory_bytes),
-            Objective.PAYLOAD: float(s.payload_bytes),
-            Objective.ENERGY: s.energy.total_j if s.energy else math.inf,
-        }[objective]
-        return primary, s.total_s
+        return objective_key(self.scenario, objective)
 
     def to_dict(self) -> dict[str, Any]:
         s = self.scenario
