@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from splitcost.network.liveness import Crossing, crossing
 from splitcost.network.records import Trace
 
@@ -38,6 +36,8 @@ class Lifetimes:
         n = len(trace.ops)
         self.n = n
         acts = [s for s in trace.storages if s.kind == "activation"]
+        import numpy as np  # numpy on first use: the CLI's help and listings never need it
+
         self.producer = np.array([s.producer for s in acts], dtype=np.int64)
         self.last = np.array([n - 1 if s.freed_after is None else s.freed_after for s in acts],
                              dtype=np.int64)
@@ -48,6 +48,8 @@ class Lifetimes:
         produced after ``lo``), freed as eager execution frees them; 0 for an empty range."""
         if hi <= lo:
             return 0
+        import numpy as np
+
         keep = (self.producer > lo) & (self.last >= self.producer)
         delta = np.zeros(self.n + 1, dtype=np.int64)
         np.add.at(delta, self.producer[keep], self.nbytes[keep])

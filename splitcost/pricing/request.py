@@ -161,11 +161,14 @@ def network_time(p: Profile, device: Device, precision: str, section: RuntimePro
 
 
 def _edge_side(p: Profile, device: Device, precision: str, section: RuntimeProfile,
-               work_of: WorkOf = _own) -> tuple[list[float], list[float]]:
-    """(edge time of every cut, the part of it spent on kernels the cut splits)."""
+               work_of: WorkOf = _own, grouped: Sequence[Kernel] | None = None
+               ) -> tuple[list[float], list[float]]:
+    """(edge time of every cut, the part of it spent on kernels the cut splits);
+    ``grouped``: the trace's kernels under the section's rules, when already grouped."""
     trace = p.trace
     n = len(trace.ops)
-    ks = sorted(kernels(trace, section.fuses), key=lambda k: k.last)
+    ks = sorted(kernels(trace, section.fuses) if grouped is None else grouped,
+                key=lambda k: k.last)
     priced = _price(ks, device, precision, section, work_of)
     prefix = (pipeline_prefix(priced.overhead, priced.device) if section.overlap else
               list(_cumsum(o + d for o, d in zip(priced.overhead, priced.device, strict=True))))
@@ -178,10 +181,12 @@ def _edge_side(p: Profile, device: Device, precision: str, section: RuntimeProfi
 
 
 def _server_side(p: Profile, device: Device, precision: str, section: RuntimeProfile,
-                 work_of: WorkOf = _own) -> tuple[list[float], list[float]]:
+                 work_of: WorkOf = _own, grouped: Sequence[Kernel] | None = None
+                 ) -> tuple[list[float], list[float]]:
     trace = p.trace
     n = len(trace.ops)
-    ks = sorted(kernels(trace, section.fuses), key=lambda k: k.first)
+    ks = sorted(kernels(trace, section.fuses) if grouped is None else grouped,
+                key=lambda k: k.first)
     priced = _price(ks, device, precision, section, work_of)
     if section.overlap:
         suffix = pipeline_suffix(priced.overhead, priced.device)
@@ -219,14 +224,14 @@ def _cumsum(values: Any) -> list[float]:
     return out
 
 
-def fusion_penalties(p: Profile, device: Device, precision: str, section: RuntimeProfile
-                     ) -> list[float]:
+def fusion_penalties(p: Profile, device: Device, precision: str, section: RuntimeProfile,
+                     grouped: Sequence[Kernel] | None = None) -> list[float]:
     """[k + 1]: what a cut after operator k costs by splitting fused kernels, on ``device``:
     the two parts' time minus the whole kernel's (one more launch; the tensor between them
     written and read again). Zero under eager, and at cuts between kernels."""
     n = len(p.trace.ops)
     out = [0.0] * (n + 1)
-    for kernel in kernels(p.trace, section.fuses):
+    for kernel in kernels(p.trace, section.fuses) if grouped is None else grouped:
         if len(kernel.members) < 2:
             continue
         whole = device_time(kernel.work, device, precision, section)
@@ -265,19 +270,20 @@ def device_times(backbone: Profile, heads: Sequence[Profile], device: Device, pr
     (``edge``/``server``: which sides to compute; ``work_of``, ``head_work_of``: the kernels'
     work at another batch)."""
     head_work = head_work_of or [_own] * len(heads)
+    grouped = kernels(backbone.trace, section.fuses)  # once for every side of this device
     edge_prefix = penalty = None
     server_prefix = None
     if edge:
-        at, parts = _edge_side(backbone, device, precision, section, work_of)
+        at, parts = _edge_side(backbone, device, precision, section, work_of, grouped)
         edge_prefix = tuple(e + x for e, x in zip(at, parts, strict=True))
-        penalty = tuple(fusion_penalties(backbone, device, precision, section))
+        penalty = tuple(fusion_penalties(backbone, device, precision, section, grouped))
     if server:
-        at, parts = _server_side(backbone, device, precision, section, work_of)
+        at, parts = _server_side(backbone, device, precision, section, work_of, grouped)
         suffix = [s + x for s, x in zip(at, parts, strict=True)]
         server_prefix = tuple(suffix[0] - v for v in suffix)
     runs = tuple(run_of(kernels(h.trace, section.fuses), device, precision, section, w)
                  for h, w in zip(heads, head_work, strict=True))
-    whole = run_of(kernels(backbone.trace, section.fuses), device, precision, section, work_of)
+    whole = run_of(grouped, device, precision, section, work_of)
     return DeviceTimes(edge_prefix, server_prefix, tuple(r.alone_s for r in runs), penalty or (),
                        whole, runs, section.overlap)
 
@@ -342,6 +348,16 @@ class PricingRequest:
 
     def cut(self, name: str) -> Cut:
         return find_cut(self.backbone.trace, name, self.cut_analysis, self.backbone.backbone.root)
+
+    def over_link(self, link: Link | None = None, payload: Encoding | None = None
+                  ) -> PricingRequest:
+        """The same request over another link or payload encoding, sharing what this one has
+        computed (compute times, cut analysis, lifetimes): none of it depends on either."""
+        new = replace(self, link=link or self.link, payload=payload or self.payload)
+        for name in ("times", "cut_analysis", "lifetimes"):
+            if name in self.__dict__:
+                new.__dict__[name] = self.__dict__[name]  # what cached_property stores
+        return new
 
     @cached_property
     def times(self) -> SideTimes:
