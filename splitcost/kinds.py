@@ -109,3 +109,15 @@ class Objective(StrEnum):
 def values(kind: type[StrEnum]) -> tuple[str, ...]:
     """The words of an enum, in declaration order (for messages and ``--help``)."""
     return tuple(m.value for m in kind)
+
+
+class Parameter(StrEnum):
+    """A link figure a verdict flips on (splitcost.pricing.breakeven)."""
+
+    BANDWIDTH = "bandwidth"  # bits/s of uplink
+    RTT = "rtt"  # seconds
+
+
+class Direction(StrEnum):
+    BELOW = "below"
+    ABOVE = "above"

@@ -11,21 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 from typing import Any
 
 from splitcost.hardware.link import Link
+from splitcost.kinds import Direction, Parameter
 from splitcost.pricing.scenarios import Scenario
-
-
-class Parameter(StrEnum):
-    BANDWIDTH = "bandwidth"  # bits/s of uplink
-    RTT = "rtt"  # seconds
-
-
-class Direction(StrEnum):
-    BELOW = "below"
-    ABOVE = "above"
 
 
 @dataclass(frozen=True)

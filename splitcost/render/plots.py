@@ -94,8 +94,9 @@ def latency_figure(report: Report, bandwidths: Sequence[float] | None = None) ->
     where the fastest scenario that fits changes, the report's break-even bandwidths, and the
     current link.
     """
+    from splitcost.kinds import Parameter
     from splitcost.pricing.band import band_lines
-    from splitcost.pricing.breakeven import Parameter, latency_line
+    from splitcost.pricing.breakeven import latency_line
 
     link = report.link
     lines = [(s, *latency_line(s, link)) for s in report.scenarios]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from splitcost.kinds import ConstraintKind, Objective
-from splitcost.pricing.breakeven import Parameter
+from splitcost.kinds import ConstraintKind, Objective, Parameter
 from splitcost.units import format_bytes, format_count, format_energy, format_rate, format_seconds
 
 if TYPE_CHECKING:
