@@ -270,7 +270,8 @@ def device_times(backbone: Profile, heads: Sequence[Profile], device: Device, pr
     (``edge``/``server``: which sides to compute; ``work_of``, ``head_work_of``: the kernels'
     work at another batch)."""
     head_work = head_work_of or [_own] * len(heads)
-    grouped = kernels(backbone.trace, section.fuses)  # once for every side of this device
+    # The backbone's kernels, once for every side of this device (none when only heads are asked)
+    grouped = kernels(backbone.trace, section.fuses) if edge or server else ()
     edge_prefix = penalty = None
     server_prefix = None
     if edge:
@@ -354,7 +355,40 @@ class PricingRequest:
         """The same request over another link or payload encoding, sharing what this one has
         computed (compute times, cut analysis, lifetimes): none of it depends on either."""
         new = replace(self, link=link or self.link, payload=payload or self.payload)
-        for name in ("times", "cut_analysis", "lifetimes"):
+        return self._sharing(new, ("times", "cut_analysis", "lifetimes"))
+
+    def with_heads(self, heads: Sequence[Profile], tasks: Sequence[Task]) -> PricingRequest:
+        """The same request with other task heads, sharing the backbone's computed figures
+        (only the heads' own times are computed anew)."""
+        new = self._sharing(replace(self, heads=tuple(heads), tasks=tuple(tasks)),
+                            ("cut_analysis", "lifetimes"))
+        if "times" in self.__dict__:
+            edge = device_times(self.backbone, new.heads, self.device, self.precision,
+                                self.edge_runtime, edge=False, server=False)
+            server = device_times(self.backbone, new.heads, self.server, self.precision,
+                                  self.server_runtime, edge=False, server=False)
+            new.__dict__["times"] = replace(
+                self.times, heads_edge=edge.heads, heads_server=server.heads,
+                edge_heads=edge.head_runs)
+        return new
+
+    def with_device(self, device: Device) -> PricingRequest:
+        """The same request on another edge device, sharing the server's side and the
+        backbone's analysis (the edge side is computed anew)."""
+        new = self._sharing(replace(self, device=device), ("cut_analysis", "lifetimes"))
+        if "times" in self.__dict__:
+            edge = device_times(self.backbone, self.heads, device, self.precision,
+                                new.edge_runtime, server=False)
+            t = self.times
+            assert edge.edge_prefix is not None
+            new.__dict__["times"] = replace(
+                t, edge_prefix=edge.edge_prefix, heads_edge=edge.heads,
+                penalty_at=edge.penalty_at, edge_backbone=edge.backbone_run,
+                edge_heads=edge.head_runs, edge_overlap=edge.overlap)
+        return new
+
+    def _sharing(self, new: PricingRequest, names: Sequence[str]) -> PricingRequest:
+        for name in names:
             if name in self.__dict__:
                 new.__dict__[name] = self.__dict__[name]  # what cached_property stores
         return new

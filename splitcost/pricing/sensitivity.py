@@ -71,14 +71,14 @@ def sensitivity(pr: PricingRequest, heads_for: Callable[[int], tuple[Profile, ..
     link = pr.link
 
     def tasks(k: int) -> PricingRequest:
-        return replace(pr, heads=heads_for(k), tasks=(pr.tasks[:1] * k) if pr.tasks else ())
+        return pr.with_heads(heads_for(k), (pr.tasks[:1] * k) if pr.tasks else ())
 
     variants: list[tuple[Input, str, PricingRequest]] = [
         (Input.UPLINK, "/10", pr.over_link(link.with_bandwidth(link.bandwidth_bps / 10))),
         (Input.UPLINK, "x10", pr.over_link(link.with_bandwidth(link.bandwidth_bps * 10))),
         (Input.RTT, "+50 ms", pr.over_link(replace(link, rtt_s=link.rtt_s + RTT_STEP_S))),
-        (Input.EDGE_THROUGHPUT, "/2", replace(pr, device=scaled_device(pr.device, 0.5))),
-        (Input.EDGE_THROUGHPUT, "x2", replace(pr, device=scaled_device(pr.device, 2.0))),
+        (Input.EDGE_THROUGHPUT, "/2", pr.with_device(scaled_device(pr.device, 0.5))),
+        (Input.EDGE_THROUGHPUT, "x2", pr.with_device(scaled_device(pr.device, 2.0))),
         (Input.TASKS, f"{2 * n}", tasks(2 * n)),
         (Input.PAYLOAD, "float16", pr.over_link(payload=payload_encoding("float16"))),
         (Input.PAYLOAD, "int8", pr.over_link(payload=payload_encoding("int8"))),
