@@ -35,6 +35,12 @@ class Lifetimes:
     def __init__(self, trace: Trace):
         n = len(trace.ops)
         self.n = n
+        self.trace = trace
+        # trunk_hold by (branch point, after) and unread_tail_state by (branch point, key): a
+        # pass over the storages each, asked for by every scenario and by every configuration
+        # of a grid that shares this backbone
+        self._held: dict[tuple[int, int], tuple[int, int]] = {}
+        self._unread: dict[tuple[int, str], int] = {}
         acts = [s for s in trace.storages if s.kind == "activation"]
         import numpy as np  # numpy on first use: the CLI's help and listings never need it
 
@@ -42,6 +48,19 @@ class Lifetimes:
         self.last = np.array([n - 1 if s.freed_after is None else s.freed_after for s in acts],
                              dtype=np.int64)
         self.nbytes = np.array([s.nbytes for s in acts], dtype=np.int64)
+
+    def unread(self, b: int, key: str) -> int:
+        """:func:`unread_tail_state` of this trace."""
+        if (b, key) not in self._unread:
+            self._unread[b, key] = unread_tail_state(self.trace, b, key)
+        return self._unread[b, key]
+
+    def hold(self, b: int, after: int = -2) -> tuple[int, int]:
+        """:func:`trunk_hold` of this trace."""
+        key = (b, after)
+        if key not in self._held:
+            self._held[key] = trunk_hold(self.trace, b, after)
+        return self._held[key]
 
     def peak(self, lo: int, hi: int) -> int:
         """Peak live bytes over operators ``lo+1..hi`` of the storages they allocate (those

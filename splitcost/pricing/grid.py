@@ -35,6 +35,7 @@ from splitcost.network.cuts import Cut, CutAnalysis, cut_positions, find_cut
 from splitcost.network.liveness import Crossing
 from splitcost.network.profile import Profile
 from splitcost.network.tasks import Task
+from splitcost.pricing.branch import Lifetimes
 from splitcost.pricing.memory import MemoryBreakdown, loc_memory, mtl_local_memory, split_memory
 from splitcost.pricing.request import DeviceTimes, PricingRequest, SideTimes, device_times
 from splitcost.pricing.scenarios import PAPER_SCENARIOS, Constraint, binding_constraint
@@ -314,6 +315,7 @@ def price_grid(
     module_cuts: list[tuple[str, ...]] = []
     for b, bb in enumerate(backbones):
         analysis = CutAnalysis(bb.trace)
+        lifetimes = Lifetimes(bb.trace)
         split_cuts: list[tuple[ScenarioKind, Cut]] = [
             (ScenarioKind.ROC, analysis.cut(-1, "input", "input")),
             (ScenarioKind.MTL_SPLIT, _output_cut(analysis, len(bb.trace.ops))),
@@ -355,7 +357,8 @@ def price_grid(
                     own = SideTimes.of(edge.for_heads(position),
                                        on[id(server)].for_heads(position))
                     pr = PricingRequest(bb, hs, device, server, links[0], tasks, memory_model,
-                                        payloads[0], input, images, processes, hidden, runtime)
+                                        payloads[0], input, images, processes, hidden,
+                                        runtime).sharing_backbone(analysis, lifetimes)
                     blocks.append(_Block(_scenes(pr, own, split_cuts), b, t, di, si, results))
     return _assemble(backbones, sets, devices, servers, links, payloads, kinds, scenario_names,
                      memory_model, images, input, blocks, tuple(module_cuts) if best_cut else None)

@@ -26,8 +26,6 @@ from splitcost.pricing.branch import (
     payload_parts,
     storage_bytes,
     tail_state,
-    trunk_hold,
-    unread_tail_state,
 )
 from splitcost.pricing.request import PricingRequest
 
@@ -143,9 +141,9 @@ def local_peak(pr: PricingRequest) -> int:
     """Peak live activations of the branched multi-task network in one forward: the trunk, then
     each task's tail and head in turn, with what the trunk left alive (and the input) held, and
     the outputs of the tasks already run. At the backbone's end: :func:`network_peak`."""
-    a, b, n, trace = pr.cut_analysis, pr.branch_op, _ops(pr), pr.backbone.trace
+    a, b, n = pr.cut_analysis, pr.branch_op, _ops(pr)
     trunk = a.peak_prefix[b] if b >= 0 else a.input_bytes
-    held, held_excl = trunk_hold(trace, b)
+    held, held_excl = pr.lifetimes.hold(b)
     best = max(trunk, held_excl + heads_stage_peak(pr.heads))
     if b < n - 1:
         best = max(best, held + pr.lifetimes.peak(b, n - 1) + done_before_last(pr.heads))
@@ -162,10 +160,9 @@ def mtl_local_memory(pr: PricingRequest) -> MemoryBreakdown:
         fb, params = leaf_sums(pr.backbone.trace, b, n - 1)
         return _more(base, (tasks - 1) * params, 0, (tasks - 1) * fb)
     base = _inference(pr.device, [pr.backbone, *pr.heads], local_peak(pr), layout)
-    trace = pr.backbone.trace
 
     def tail(key: str) -> int:
-        return tail_state(pr, b, n - 1, key) + unread_tail_state(trace, b, key)
+        return tail_state(pr, b, n - 1, key) + pr.lifetimes.unread(b, key)
 
     return _more(base, (tasks - 1) * tail("param"), (tasks - 1) * tail("state"), 0)
 
@@ -201,7 +198,7 @@ def edge_memory(pr: PricingRequest, cut: Cut) -> MemoryBreakdown | None:
     if copies:
         a = pr.cut_analysis
         trunk = a.peak_prefix[b] if b >= 0 else a.input_bytes
-        held, _ = trunk_hold(trace, b)
+        held, _ = pr.lifetimes.hold(b)
         _, per_task = payload_parts(trace, cut.payload, b)
         waiting = storage_bytes(trace, {x.storage for x in per_task})
         peak = max(trunk, held + copies * waiting + pr.lifetimes.peak(b, c))
@@ -247,7 +244,7 @@ def server_memory(pr: PricingRequest, cut: Cut, device: Device | None = None,
     a = pr.cut_analysis
     if c <= b:
         first = received + pr.lifetimes.peak(c, b)
-        held, held_excl = trunk_hold(trace, b, after=c)
+        held, held_excl = pr.lifetimes.hold(b, after=c)
         activations = max(first, cut.held_bytes + held_excl + heads_stage_peak(heads))
         if b < n - 1:
             activations = max(activations, received + held + pr.lifetimes.peak(b, n - 1)

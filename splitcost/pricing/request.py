@@ -118,6 +118,13 @@ def _price(trace_kernels: Sequence[Kernel], device: Device, precision: str,
                          for k in trace_kernels))
 
 
+def _ordered(priced: _Priced, key: Callable[[Kernel], int]) -> _Priced:
+    order = sorted(range(len(priced.kernels)), key=lambda i: key(priced.kernels[i]))
+    return _Priced(tuple(priced.kernels[i] for i in order),
+                   tuple(priced.overhead[i] for i in order),
+                   tuple(priced.device[i] for i in order))
+
+
 @dataclass(frozen=True)
 class Run:
     """Kernels run back to back on one device: the seconds they take alone, and the host's and
@@ -161,15 +168,15 @@ def network_time(p: Profile, device: Device, precision: str, section: RuntimePro
 
 
 def _edge_side(p: Profile, device: Device, precision: str, section: RuntimeProfile,
-               work_of: WorkOf = _own, grouped: Sequence[Kernel] | None = None
+               work_of: WorkOf = _own, grouped: _Priced | None = None
                ) -> tuple[list[float], list[float]]:
     """(edge time of every cut, the part of it spent on kernels the cut splits);
-    ``grouped``: the trace's kernels under the section's rules, when already grouped."""
+    ``grouped``: the trace's kernels under the section's rules, priced, when already so."""
     trace = p.trace
     n = len(trace.ops)
-    ks = sorted(kernels(trace, section.fuses) if grouped is None else grouped,
-                key=lambda k: k.last)
-    priced = _price(ks, device, precision, section, work_of)
+    priced = _ordered(grouped or _price(kernels(trace, section.fuses), device, precision,
+                                        section, work_of), lambda k: k.last)
+    ks = priced.kernels
     prefix = (pipeline_prefix(priced.overhead, priced.device) if section.overlap else
               list(_cumsum(o + d for o, d in zip(priced.overhead, priced.device, strict=True))))
     out, full = [0.0] * (n + 1), 0
@@ -181,13 +188,13 @@ def _edge_side(p: Profile, device: Device, precision: str, section: RuntimeProfi
 
 
 def _server_side(p: Profile, device: Device, precision: str, section: RuntimeProfile,
-                 work_of: WorkOf = _own, grouped: Sequence[Kernel] | None = None
+                 work_of: WorkOf = _own, grouped: _Priced | None = None
                  ) -> tuple[list[float], list[float]]:
     trace = p.trace
     n = len(trace.ops)
-    ks = sorted(kernels(trace, section.fuses) if grouped is None else grouped,
-                key=lambda k: k.first)
-    priced = _price(ks, device, precision, section, work_of)
+    priced = _ordered(grouped or _price(kernels(trace, section.fuses), device, precision,
+                                        section, work_of), lambda k: k.first)
+    ks = priced.kernels
     if section.overlap:
         suffix = pipeline_suffix(priced.overhead, priced.device)
     else:
@@ -272,19 +279,21 @@ def device_times(backbone: Profile, heads: Sequence[Profile], device: Device, pr
     head_work = head_work_of or [_own] * len(heads)
     # The backbone's kernels, once for every side of this device (none when only heads are asked)
     grouped = kernels(backbone.trace, section.fuses) if edge or server else ()
+    priced = _price(grouped, device, precision, section, work_of)
     edge_prefix = penalty = None
     server_prefix = None
     if edge:
-        at, parts = _edge_side(backbone, device, precision, section, work_of, grouped)
+        at, parts = _edge_side(backbone, device, precision, section, work_of, priced)
         edge_prefix = tuple(e + x for e, x in zip(at, parts, strict=True))
         penalty = tuple(fusion_penalties(backbone, device, precision, section, grouped))
     if server:
-        at, parts = _server_side(backbone, device, precision, section, work_of, grouped)
+        at, parts = _server_side(backbone, device, precision, section, work_of, priced)
         suffix = [s + x for s, x in zip(at, parts, strict=True)]
         server_prefix = tuple(suffix[0] - v for v in suffix)
     runs = tuple(run_of(kernels(h.trace, section.fuses), device, precision, section, w)
                  for h, w in zip(heads, head_work, strict=True))
-    whole = run_of(grouped, device, precision, section, work_of)
+    whole = Run(pipeline_time(priced.overhead, priced.device, section.overlap),
+                sum(priced.overhead), sum(priced.device))
     return DeviceTimes(edge_prefix, server_prefix, tuple(r.alone_s for r in runs), penalty or (),
                        whole, runs, section.overlap)
 
@@ -386,6 +395,14 @@ class PricingRequest:
                 penalty_at=edge.penalty_at, edge_backbone=edge.backbone_run,
                 edge_heads=edge.head_runs, edge_overlap=edge.overlap)
         return new
+
+    def sharing_backbone(self, analysis: CutAnalysis, lifetimes: Lifetimes) -> PricingRequest:
+        """This request with its backbone's analyses given (a grid's configurations of one
+        backbone share them); they must be this backbone's."""
+        assert analysis.trace is self.backbone.trace and lifetimes.trace is self.backbone.trace
+        self.__dict__["cut_analysis"] = analysis
+        self.__dict__["lifetimes"] = lifetimes
+        return self
 
     def _sharing(self, new: PricingRequest, names: Sequence[str]) -> PricingRequest:
         for name in names:
