@@ -36,6 +36,7 @@ from splitcost.network.liveness import Crossing
 from splitcost.network.profile import Profile
 from splitcost.network.tasks import Task
 from splitcost.pricing.branch import Lifetimes
+from splitcost.pricing.fusion import Kernel, kernels
 from splitcost.pricing.memory import MemoryBreakdown, loc_memory, mtl_local_memory, split_memory
 from splitcost.pricing.request import DeviceTimes, PricingRequest, SideTimes, device_times
 from splitcost.pricing.scenarios import PAPER_SCENARIOS, Constraint, binding_constraint
@@ -311,6 +312,14 @@ def price_grid(
     kinds = (*PAPER_SCENARIOS, *(ScenarioKind.SPLIT for _ in cuts),
              *((ScenarioKind.SPLIT,) if best_cut else ()))
     blocks: list[_Block] = []
+    grouped: dict[tuple[int, tuple[str, ...]], tuple[Kernel, ...]] = {}
+
+    def group(p: Profile, rules: tuple[str, ...]) -> tuple[Kernel, ...]:
+        # a network's kernels depend on its trace and the rules, not on the device
+        if (id(p), rules) not in grouped:
+            grouped[id(p), rules] = kernels(p.trace, rules)
+        return grouped[id(p), rules]
+
     scenario_names: list[tuple[str, ...]] = []
     module_cuts: list[tuple[str, ...]] = []
     for b, bb in enumerate(backbones):
@@ -347,7 +356,8 @@ def price_grid(
         on: dict[int, DeviceTimes] = {}
         for x in (*devices, *servers):
             if id(x) not in on:
-                on[id(x)] = device_times(bb, distinct, x, precision, x.runtime(runtime))
+                on[id(x)] = device_times(bb, distinct, x, precision, x.runtime(runtime),
+                                         grouping=group)
         for t, (tasks, hs) in enumerate(zip(sets, heads, strict=True)):
             position = [next(i for i, d in enumerate(distinct) if d is h) for h in hs]
             results = sum(h.zb_bytes for h in hs)

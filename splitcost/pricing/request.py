@@ -271,14 +271,17 @@ class DeviceTimes:
 
 def device_times(backbone: Profile, heads: Sequence[Profile], device: Device, precision: str,
                  section: RuntimeProfile, *, edge: bool = True, server: bool = True,
-                 work_of: WorkOf = _own, head_work_of: Sequence[WorkOf] | None = None
+                 work_of: WorkOf = _own, head_work_of: Sequence[WorkOf] | None = None,
+                 grouping: Callable[[Profile, tuple[str, ...]], Sequence[Kernel]] | None = None
                  ) -> DeviceTimes:
     """The compute times :attr:`PricingRequest.times` takes from one device under one runtime
     (``edge``/``server``: which sides to compute; ``work_of``, ``head_work_of``: the kernels'
-    work at another batch)."""
+    work at another batch; ``grouping(profile, rules)``: a network's kernels, when the caller
+    has them grouped already, as a grid does for every device of one runtime)."""
     head_work = head_work_of or [_own] * len(heads)
+    group = grouping or (lambda p, rules: kernels(p.trace, rules))
     # The backbone's kernels, once for every side of this device (none when only heads are asked)
-    grouped = kernels(backbone.trace, section.fuses) if edge or server else ()
+    grouped = group(backbone, section.fuses) if edge or server else ()
     priced = _price(grouped, device, precision, section, work_of)
     edge_prefix = penalty = None
     server_prefix = None
@@ -290,7 +293,7 @@ def device_times(backbone: Profile, heads: Sequence[Profile], device: Device, pr
         at, parts = _server_side(backbone, device, precision, section, work_of, priced)
         suffix = [s + x for s, x in zip(at, parts, strict=True)]
         server_prefix = tuple(suffix[0] - v for v in suffix)
-    runs = tuple(run_of(kernels(h.trace, section.fuses), device, precision, section, w)
+    runs = tuple(run_of(group(h, section.fuses), device, precision, section, w)
                  for h, w in zip(heads, head_work, strict=True))
     whole = Run(pipeline_time(priced.overhead, priced.device, section.overlap),
                 sum(priced.overhead), sum(priced.device))
