@@ -1,13 +1,14 @@
 """Does the latency model predict networks it was not calibrated on? Measured on this machine,
 for PyTorch eager and ONNX Runtime (CPU), and against published measurements.
 
-1. The calibration models (``splitcost calibrate``'s defaults: five torchvision backbones and a
-   one-layer LSTM), a DISJOINT set of held-out backbones and two held-out sequence models are
-   built for real (random weights, eval, no_grad, batch 1, 3x224x224 for images) and timed block
-   by block (the module-frontier blocks ``sweep`` cuts at) and whole, under PyTorch eager and ONNX
-   Runtime (each block exported and run by its own session), all in ONE interleaved, load-checked
-   pass (``splitcost.calibration.measure``, what ``splitcost calibrate --runtime onnxruntime``
-   runs), so that the calibration and the held-out timings see the same machine.
+1. The calibration models (``splitcost calibrate``'s defaults: six torchvision backbones, a
+   one-layer LSTM and a one-layer transformer encoder of another size), a DISJOINT set of
+   held-out backbones and two held-out sequence models are built for real (random weights, eval,
+   no_grad, batch 1, 3x224x224 for images) and timed block by block (the module-frontier blocks
+   ``sweep`` cuts at) and whole, under PyTorch eager and ONNX Runtime (each block exported and run
+   by its own session), all in ONE interleaved, load-checked pass
+   (``splitcost.calibration.measure``, what ``splitcost calibrate --runtime onnxruntime`` runs),
+   so that the calibration and the held-out timings see the same machine.
 2. Each runtime is fitted on the calibration models' timings only (``fitted_runtimes``, the
    calibration's fit and its fusion tests) into one profile of this host; the held-out models are
    traced on meta tensors and priced with it.
@@ -36,6 +37,11 @@ for PyTorch eager and ONNX Runtime (CPU), and against published measurements.
 
 A run says when the machine was too noisy to trust: the share of timings that never ran free of
 other processes' load, and the timings' repeat spread.
+
+Offline: ``--save-timings F.json`` writes one pass's measured times; ``--timings F.json`` re-runs
+the fit, the predictions and the tables from such a file in seconds, measuring nothing (the
+memory checks, which are measurements, are skipped): the way to try a change of the fit without
+re-measuring.
 
 Run: .venv/bin/python benchmarks/latency_validation.py   (about 8 minutes on 2 idle cores;
 ``--threads 1``, the default, leaves a core to other work: a preempted OpenMP thread stalls
@@ -79,14 +85,17 @@ from splitcost.calibration import (
     predict,
     runtime_sections,
 )
+from splitcost.calibration.results import FusionTest, Peaks, Sample
+from splitcost.calibration.run import Measured
 from splitcost.hardware.device import Device, RuntimeProfile
 from splitcost.hardware.link import ideal_link
 from splitcost.hardware.transfer import transfer
 from splitcost.kinds import Runtime
 from splitcost.network.cuts import cuts
 from splitcost.network.profiler import profile
+from splitcost.pricing.fusion import kernels
 from splitcost.pricing.latency import latency_of
-from splitcost.pricing.request import PricingRequest
+from splitcost.pricing.request import PricingRequest, op_work
 
 HELD_OUT = ("resnet50", "mobilenet_v2", "regnet_y_400mf", "shufflenet_v2_x1_0", "densenet121",
             "googlenet")
@@ -223,6 +232,73 @@ def memory_checks() -> list[tuple[str, int, int]]:
     return out
 
 
+# --- saved timings ---------------------------------------------------------------------------
+# One pass's measured times, saved so that the fit and the tables can be re-run offline from
+# them (--save-timings / --timings): the measurement is the slow, noisy part; a saved file
+# re-traces each model on meta tensors and re-derives every sample's roofline inputs.
+
+
+def _sample_row(s: Sample) -> list[object]:
+    return [s.block, s.start, s.end, s.measured_s, s.disturbed]
+
+
+def save_timings(path: Path, m: Measured, load: tuple[float, ...]) -> None:
+    import json
+
+    data = {
+        "load_before": list(load),
+        "peaks": {"gemm_flops": m.peaks.gemm_flops, "gemm_n": m.peaks.gemm_n,
+                  "conv_flops": m.peaks.conv_flops, "conv_shape": m.peaks.conv_shape,
+                  "copies": [list(c) for c in m.peaks.copies]},
+        "fusion_tests": [[t.rule, t.first_s, t.second_s, t.pair_s, list(t.kernels)]
+                         for t in m.fusion_tests],
+        "call_overhead_s": m.call_overhead_s,
+        "skipped": [list(s) for s in m.skipped],
+        "noise": [m.noise.timings, m.noise.disturbed, m.noise.median_spread,
+                  m.noise.load_before, m.noise.load_after],
+        "timings": {str(r): [{"name": t.name, "shape": list(t.profile.input.shape),
+                              "blocks": [_sample_row(b) for b in t.blocks],
+                              "whole": _sample_row(t.whole)} for t in ts]
+                    for r, ts in m.timings.items()},
+    }
+    path.write_text(json.dumps(data, indent=1))
+
+
+def load_timings(path: Path) -> tuple[Measured, float]:
+    import json
+
+    data = json.loads(path.read_text())
+    p = data["peaks"]
+    peaks = Peaks(p["gemm_flops"], p["gemm_n"], p["conv_flops"], p["conv_shape"],
+                  tuple((int(n), float(b)) for n, b in p["copies"]))
+    tests = tuple(FusionTest(r, a, b, c, tuple(k)) for r, a, b, c, k in data["fusion_tests"])
+    fuses = tuple(t.rule for t in tests if t.fused)
+    profiles: dict[str, object] = {}
+    timings: dict[Runtime, list[ModelTiming]] = {}
+    for key, rows in data["timings"].items():
+        runtime = Runtime(key)
+        out = []
+        for row in rows:
+            name = row["name"]
+            if name not in profiles:
+                profiles[name] = profile(name, tuple(row["shape"]), batch=1)
+            pr = profiles[name]
+
+            def sample(b: list, pr=pr, name=name, runtime=runtime) -> Sample:  # type: ignore
+                block, start, end, seconds, disturbed = b
+                work = (tuple(op_work(pr, start, end)) if runtime is Runtime.EAGER else
+                        tuple(k.work for k in kernels(pr.trace, fuses, start, end)))
+                return Sample(name, block, start, end, work, seconds, disturbed)
+
+            out.append(ModelTiming(name, pr, tuple(sample(b) for b in row["blocks"]),
+                                   sample(row["whole"])))
+        timings[runtime] = out
+    noise = Noise(*data["noise"])
+    m = Measured(peaks, timings, tests, data["call_overhead_s"],
+                 tuple(tuple(s) for s in data["skipped"]), noise)
+    return m, float(data["load_before"][0])
+
+
 # --- tables -----------------------------------------------------------------------------------
 
 
@@ -319,6 +395,11 @@ def main() -> None:
     ap.add_argument("--min-run-time", type=float, default=0.05)
     ap.add_argument("--smoke", action="store_true",
                     help="a few models, one round: checks that the script runs, says nothing")
+    ap.add_argument("--save-timings", type=Path, default=None,
+                    help="write this pass's measured times to a JSON file")
+    ap.add_argument("--timings", type=Path, default=None,
+                    help="fit and report from a file --save-timings wrote, without measuring "
+                         "(the memory checks are skipped)")
     args = ap.parse_args()
     models, held = DEFAULT_MODELS, HELD_OUT
     if args.smoke:
@@ -340,7 +421,14 @@ def main() -> None:
     def progress(stage: str, done: int, total: int) -> None:
         stages.setdefault(stage, time.perf_counter())
 
-    m = measure(infos, setup, retries=1, progress=progress)
+    if args.timings:
+        m, load_measured = load_timings(args.timings)
+        console.print(f"timings from {args.timings} (load average {load_measured:.2f} when "
+                      "they were measured); nothing measured now")
+    else:
+        m = measure(infos, setup, retries=1, progress=progress)
+        if args.save_timings:
+            save_timings(args.save_timings, m, load0)
     base = base_device("host", m.peaks)
     calibration = [i.name for i in infos[:len(models)]]
     fits = fitted_runtimes(m, base, RUNTIMES, progress, models=calibration)
@@ -380,7 +468,7 @@ def main() -> None:
                         "mark, target: within 10%)")
     for col in ("network", "splitcost", "allocator", "error"):
         table.add_column(col)
-    for name, ours, real in memory_checks():
+    for name, ours, real in ([] if args.timings else memory_checks()):
         err = ours / real - 1
         table.add_row(name, f"{ours / 1e6:.3f} MB", f"{real / 1e6:.3f} MB",
                       f"{ok(abs(err), 0.10)}{100 * err:+.1f}%")

@@ -12,11 +12,15 @@ Progress = Callable[[str, int, int], None]
 # hardswish at realistic widths (mobilenet_v3_large; the _small variant's layers are so small that
 # per-operator overhead is all they measure); depthwise 3x3 and 5x5 with SiLU (efficientnet_b0);
 # pooling and concatenation (squeezenet1_1); matmul, layer norm and softmax (swin_t). Every
-# operator class, ~65 blocks, ~90 ms of compute per pass on two 2020s x86 cores.
-# A one-layer LSTM (hidden 256 on 32 tokens of 64 features; splitcost.calibration.nets) fits the
-# recurrent kernels' efficiency.
+# operator class.
+# Grouped 3x3 convolutions (resnext50_32x4d, 4 channels per group): without them the grouped
+# class falls back to the depthwise efficiency. A one-layer LSTM (hidden 256 on 32 tokens of 64
+# features; splitcost.calibration.nets) fits the recurrent kernels' efficiency, a one-layer
+# transformer encoder (d 384, 128 tokens) the dense matmuls of a sequence model. ~70 blocks, ~0.4 s
+# of compute per pass on one core of a 2020s x86 CPU.
 DEFAULT_MODELS = ("resnet18", "mobilenet_v3_large", "efficientnet_b0", "squeezenet1_1", "swin_t",
-                  "splitcost.calibration.nets:lstm")
+                  "resnext50_32x4d", "splitcost.calibration.nets:lstm",
+                  "splitcost.calibration.nets:encoder_small")
 INPUT_SHAPE = (3, 224, 224)
 # The fitted efficiencies, in Efficiency's field order: the five required classes and memory,
 # then the optional ones (left out of the profile when no timed operator uses them).

@@ -1,8 +1,9 @@
 """Networks beyond torchvision's for calibration and its validation: a recurrent layer, so that
-the fit sees the fused RNN kernels (``lstm``), and the sequence models the latency validation
-holds out (``lstm2``, ``encoder``). Each factory is a zoo spec
-(``splitcost.calibration.nets:lstm``) and its network says its input (batch excluded) in
-``calibration_input``."""
+the fit sees the fused RNN kernels (``lstm``), a one-layer transformer encoder, so that it sees
+the dense matmuls of a sequence model (``encoder_small``, a size the validation does not hold
+out), and the sequence models the latency validation holds out (``lstm2``, ``encoder``). Each
+factory is a zoo spec (``splitcost.calibration.nets:lstm``) and its network says its input
+(batch excluded) in ``calibration_input``."""
 
 from __future__ import annotations
 
@@ -55,6 +56,26 @@ class EncoderNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.encoder(x)
         return out
+
+
+class SmallEncoderNet(nn.Module):
+    """nn.TransformerEncoder: 1 layer, d 384, 6 heads, feed-forward 1536, on 128 tokens (a
+    calibration network: not the size the validation holds out)."""
+
+    calibration_input = (128, 384)
+
+    def __init__(self) -> None:
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(384, 6, 1536, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.encoder(x)
+        return out
+
+
+def encoder_small() -> nn.Module:
+    return SmallEncoderNet()
 
 
 def lstm2() -> nn.Module:

@@ -23,7 +23,8 @@ def calibrate(
                                       "its stem becomes the device's name).")],
     models: Annotated[str | None, typer.Option(
         "--models", help="Comma-separated torchvision backbones to time (default: resnet18, "
-        "mobilenet_v3_large, efficientnet_b0, squeezenet1_1, swin_t).")] = None,
+        "mobilenet_v3_large, efficientnet_b0, squeezenet1_1, swin_t, resnext50_32x4d, and "
+        "splitcost.calibration.nets:lstm and :encoder_small).")] = None,
     torch_device: Annotated[str, typer.Option("--torch-device", help="cpu, or cuda for the "
                                               "GPU.")] = "cpu",
     role: Annotated[str, typer.Option("--role", help="edge or server.")] = "edge",
