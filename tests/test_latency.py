@@ -99,3 +99,21 @@ def test_two_memory_levels_by_hand() -> None:
                       peak_flops={"fp32": 1e15})
     assert op_time(OpWork("elementwise", 1, 1_000), device, "fp32") == 1_000 / 1e10
     assert op_time(OpWork("elementwise", 1, 1_001), device, "fp32") == 1_001 / 1e9
+
+
+def test_recurrent_step_efficiency_by_hand() -> None:
+    from dataclasses import replace as _replace
+
+    # A recurrent kernel of 10 steps, 1e6 FLOPs and 8e6 bytes in all: each step 1e5 FLOPs and
+    # 8e5 bytes (W_hh re-read), on the round device (no cache: bytes at 10 GB/s x 0.8).
+    w = OpWork("recurrent", 1_000_000, 8_000_000, steps=10)
+    # Without a recurrent figure: matmul's efficiency, on compute only. Per step compute =
+    # 1e5 / (100e9 x 0.25) = 4 µs < memory = 8e5 / 8e9 = 100 µs: 10 x 100 µs + 10 µs.
+    assert op_time(w, DEVICE, "fp32") == pytest.approx(1010 * US, rel=1e-12)
+    # With one (0.5): it is the whole step's efficiency, memory term too: compute
+    # 1e5 / (100e9 x 0.5) = 2 µs, memory 8e5 / (8e9 x 0.5) = 200 µs: 10 x 200 µs + 10 µs.
+    own = _replace(DEVICE, efficiency=_replace(DEVICE.efficiency, recurrent=0.5))
+    assert op_time(w, own, "fp32") == pytest.approx(2010 * US, rel=1e-12)
+    # A one-step kernel (steps = 1) is priced as any other operator: max(2 µs x 10, 8e6 / 8e9).
+    one = OpWork("recurrent", 1_000_000, 8_000_000)
+    assert op_time(one, own, "fp32") == pytest.approx(1010 * US, rel=1e-12)

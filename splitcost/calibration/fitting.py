@@ -70,6 +70,8 @@ class _Problem:
         self.flop_s = np.array([w.flops / peak for w in self.works])
         self.byte_s = np.array([w.bytes_moved / _bandwidth(w, device) for w in self.works])
         self.cls = np.array([PARAMETERS.index(str(w.op_class)) for w in self.works], dtype=int)
+        # The steps of a recurrent kernel: its efficiency scales both terms (roofline.device_time)
+        self.stepped = np.array([w.steps > 1 for w in self.works])
 
     def device(self, theta: np.ndarray) -> Device:
         eff = Efficiency(*(float(v) for v in np.exp(theta[:N_EFF])))
@@ -77,8 +79,8 @@ class _Problem:
 
     def predict(self, theta: np.ndarray) -> np.ndarray:
         eff = np.exp(theta[:N_EFF])
-        t = np.maximum(self.flop_s / eff[self.cls], self.byte_s / eff[MEMORY]) + np.exp(
-            theta[N_EFF])
+        memory = self.byte_s / (eff[MEMORY] * np.where(self.stepped, eff[self.cls], 1.0))
+        t = np.maximum(self.flop_s / eff[self.cls], memory) + np.exp(theta[N_EFF])
         out: np.ndarray = self.counts @ t
         return out
 

@@ -9,7 +9,8 @@ where FLOPs = 2 x MACs + vector FLOPs, bytes are what the kernel reads and write
 group only at its boundary), the bandwidth is the cache's when the device profile gives one and
 the bytes fit in it, DRAM's otherwise, and the efficiencies are the runtime's section of the
 device profile. A recurrent kernel runs ``steps`` dependent steps, each priced so on its share
-of the work (its recurrent weights, re-read at every step, from cache). The peak is the
+of the work (its recurrent weights, re-read at every step, from cache; a profile's own
+``recurrent`` efficiency applies to both terms of a step). The peak is the
 precision's; FP32 convolutions (and, under TensorRT, matmuls) use the device's TF32
 tensor-core rate where it has one; a precision the device has no arithmetic for (FP16 on a
 Raspberry Pi, BF16 on a Jetson Nano) is priced as FP32, its operands widened.
@@ -67,6 +68,13 @@ def device_time(work: OpWork, device: Device, precision: str, section: RuntimePr
     bandwidth = (device.cache_bandwidth or device.memory_bandwidth) if steps > 1 else (
         device.bandwidth_for(moved_step))
     memory = moved_step / (bandwidth * section.efficiency.memory)
+    if steps > 1 and section.efficiency.recurrent is not None:
+        # A step at a small batch is a GEMV over W_hh that reaches only part of the copy rate
+        # (measured on a 2-core Xeon: ~34 GB/s against 60 GB/s copies of the same size, for
+        # hidden 128 and 256 alike); a profile's own recurrent figure is that whole step's
+        # efficiency, so it scales the step's memory term too (without one: matmul's, compute
+        # only).
+        memory /= section.efficiency.recurrent
     return steps * max(compute, memory)
 
 
