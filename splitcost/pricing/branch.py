@@ -36,11 +36,12 @@ class Lifetimes:
         n = len(trace.ops)
         self.n = n
         self.trace = trace
-        # trunk_hold by (branch point, after) and unread_tail_state by (branch point, key): a
-        # pass over the storages each, asked for by every scenario and by every configuration
-        # of a grid that shares this backbone
+        # trunk_hold by (branch point, after), unread_tail_state by (branch point, key) and
+        # peak by range: a pass over the storages each, asked for by every scenario and by
+        # every configuration of a grid that shares this backbone
         self._held: dict[tuple[int, int], tuple[int, int]] = {}
         self._unread: dict[tuple[int, str], int] = {}
+        self._peaks: dict[tuple[int, int], int] = {}
         acts = [s for s in trace.storages if s.kind == "activation"]
         import numpy as np  # numpy on first use: the CLI's help and listings never need it
 
@@ -67,6 +68,11 @@ class Lifetimes:
         produced after ``lo``), freed as eager execution frees them; 0 for an empty range."""
         if hi <= lo:
             return 0
+        if (lo, hi) not in self._peaks:
+            self._peaks[lo, hi] = self._peak(lo, hi)
+        return self._peaks[lo, hi]
+
+    def _peak(self, lo: int, hi: int) -> int:
         import numpy as np
 
         keep = (self.producer > lo) & (self.last >= self.producer)
@@ -121,9 +127,9 @@ def payload_parts(trace: Trace, payload: Sequence[Crossing], b: int
                   ) -> tuple[tuple[Crossing, ...], tuple[Crossing, ...]]:
     """A cut's crossing tensors split into those the trunk made (sent once) and those each
     task's tail made (sent once per task)."""
-    producer = [s.producer for s in trace.storages]
-    shared = tuple(x for x in payload if producer[x.storage] <= b)
-    per_task = tuple(x for x in payload if producer[x.storage] > b)
+    storages = trace.storages
+    shared = tuple(x for x in payload if storages[x.storage].producer <= b)
+    per_task = tuple(x for x in payload if storages[x.storage].producer > b)
     return shared, per_task
 
 
