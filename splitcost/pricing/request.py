@@ -160,13 +160,6 @@ def in_order(runs: Sequence[Run], overlap: bool) -> float:
     return total.alone_s
 
 
-def network_time(p: Profile, device: Device, precision: str, section: RuntimeProfile,
-                 work_of: WorkOf = _own) -> float:
-    """The whole network on one device under one runtime."""
-    priced = _price(kernels(p.trace, section.fuses), device, precision, section, work_of)
-    return pipeline_time(priced.overhead, priced.device, section.overlap)
-
-
 def _edge_side(p: Profile, device: Device, precision: str, section: RuntimeProfile,
                work_of: WorkOf = _own, grouped: _Priced | None = None
                ) -> tuple[list[float], list[float]]:
