@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_run import run
 
-from splitcost.cli import main
 from splitcost.hardware import schema
 
 # (command, option, bad value, words the one-line message must contain)
@@ -314,16 +314,6 @@ def readonly_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             subprocess.run(["umount", str(where)], capture_output=True)
 
 
-def _run(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.parametrize(
     ("command", "option", "value", "words"),
     CLI_ROWS,
@@ -340,7 +330,7 @@ def test_cli_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, reado
     if option == "--out":
         base = base[:-2] if command == "plot" else []
         value = value if value.startswith("/") else str(tmp_path / value)
-    code, out, err = _run(capsys, [command, *base, option, value])
+    code, out, err = run(capsys, command, *base, option, value)
     assert code == 2, err
     assert out == ""
     assert err.startswith("splitcost: error: ") and err.count("\n") == 1, err
@@ -382,7 +372,7 @@ def test_every_option_has_a_row() -> None:
 ])
 def test_bad_combinations(capsys: pytest.CaptureFixture[str], args: list[str],
                           words: tuple[str, ...]) -> None:
-    code, out, err = _run(capsys, args)
+    code, out, err = run(capsys, *args)
     assert code == 2 and out == "" and err.count("\n") == 1, err
     for word in words:
         assert word in err, err
@@ -518,7 +508,7 @@ def _write(tmp_path: Path, source: Path, kind: str, table: str, key: str,
 def test_device_file_bad_field(capsys: pytest.CaptureFixture[str], tmp_path: Path, table: str,
                                key: str, value: str | None, field: str) -> None:
     path = _write(tmp_path, DEVICE, "devices", table, key, value)
-    code, out, err = _run(capsys, ["report", "--device", str(path)])
+    code, out, err = run(capsys, "report", "--device", str(path))
     assert code == 2, err
     assert str(path) in err and f"field '{field}'" in err, err
     assert err.count("\n") == 1 and out == ""
@@ -529,7 +519,7 @@ def test_device_file_bad_field(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 def test_link_file_bad_field(capsys: pytest.CaptureFixture[str], tmp_path: Path, table: str,
                              key: str, value: str | None, field: str) -> None:
     path = _write(tmp_path, LINK, "links", table, key, value)
-    code, out, err = _run(capsys, ["report", "--link", str(path)])
+    code, out, err = run(capsys, "report", "--link", str(path))
     assert code == 2, err
     assert str(path) in err and f"field '{field}'" in err, err
     assert err.count("\n") == 1 and out == ""
@@ -542,24 +532,24 @@ def test_sources_must_cite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     path = tmp_path / "devices" / DEVICE.name
     path.parent.mkdir()
     path.write_text(text[:start] + text[end + 1:])
-    code, _, err = _run(capsys, ["report", "--device", str(path)])
+    code, _, err = run(capsys, "report", "--device", str(path))
     assert code == 2 and "field 'sources.memory.usable': missing" in err
     path.write_text(text.replace('"memory.usable" = { kind = "derived"',
                                  '"memory.usable" = { kind = "guess"'))
-    code, _, err = _run(capsys, ["report", "--device", str(path)])
+    code, _, err = run(capsys, "report", "--device", str(path))
     assert code == 2 and "sources.memory.usable.kind" in err
 
 
 def test_not_toml(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
     path.write_text("name = [unclosed\n")
-    code, _, err = _run(capsys, ["report", "--device", str(path)])
+    code, _, err = run(capsys, "report", "--device", str(path))
     assert code == 2 and "not valid TOML" in err and err.count("\n") == 1
 
 
 def test_cache_figures_come_together(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = _write(tmp_path, DEVICE, "devices", "memory", "cache_size", '"16 MiB"')
-    code, _, err = _run(capsys, ["report", "--device", str(path)])
+    code, _, err = run(capsys, "report", "--device", str(path))
     assert code == 2 and "field 'memory.cache_bandwidth': missing" in err
 
 
@@ -567,7 +557,7 @@ def test_a_bom_is_accepted(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     path = tmp_path / "devices" / DEVICE.name
     path.parent.mkdir()
     path.write_bytes(b"\xef\xbb\xbf" + DEVICE.read_bytes())
-    code, _, err = _run(capsys, ["report", "--device", str(path), "--format", "json"])
+    code, _, err = run(capsys, "report", "--device", str(path), "--format", "json")
     assert code == 0, err
 
 
@@ -575,14 +565,14 @@ def test_flat_folder_with_a_broken_file_names_it(capsys: pytest.CaptureFixture[s
                                                  tmp_path: Path) -> None:
     (tmp_path / "mine.toml").write_text("name = [unclosed\n")
     (tmp_path / "lte.toml").write_text(LINK.read_text())
-    code, out, err = _run(capsys, ["report", "--profiles", str(tmp_path), "--device", "mine"])
+    code, out, err = run(capsys, "report", "--profiles", str(tmp_path), "--device", "mine")
     assert code == 2 and out == "" and err.count("\n") == 1, err
     assert str(tmp_path / "mine.toml") in err and "not valid TOML" in err
 
 
 def test_traceback_flag_shows_the_cause(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run(capsys, ["report", "--backbone", "models:raising"])
+    code, _, err = run(capsys, "report", "--backbone", "models:raising")
     assert code == 2 and err.count("\n") == 1
-    code, _, err = _run(capsys, ["--traceback", "report", "--backbone", "models:raising"])
+    code, _, err = run(capsys, "--traceback", "report", "--backbone", "models:raising")
     assert code == 2 and "Traceback" in err and 'raise ValueError("this factory is broken")' in err
     assert err.splitlines()[-1].startswith("splitcost: error: --backbone: the factory")

@@ -16,8 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cli_run import run
 
-from splitcost.cli import main
 from splitcost.network.cache import (
     CacheEventKind,
     CacheProblem,
@@ -37,16 +37,6 @@ from splitcost.units import InputSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = InputSpec((3, 224, 224))
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -10,19 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_run import run
 
 import splitcost
-from splitcost.cli import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_the_main_job(capsys: pytest.CaptureFixture[str]) -> None:

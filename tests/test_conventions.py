@@ -9,20 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_run import run
 
 from splitcost._files import atomic_open
-from splitcost.cli import main
 from splitcost.cli.progress import progress_bar
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_run import run
 
 pytest.importorskip("matplotlib")
 
 import splitcost
-from splitcost.cli import main
 from splitcost.errors import InputError
 from splitcost.render.plots import (
     envelope_changes,
@@ -425,16 +425,6 @@ def test_missing_matplotlib_is_one_line(report: Report, monkeypatch: pytest.Monk
 
 
 # --- the command -------------------------------------------------------------------------------
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_plot_command_writes_the_figure(capsys: pytest.CaptureFixture[str],
