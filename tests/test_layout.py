@@ -28,7 +28,7 @@ def report() -> Any:
 def table_figures(text: str, names: list[str]) -> dict[str, dict[str, str]]:
     """Parse a rich table (header, rule, rows) into {scenario: {column: cell}}."""
     lines = text.splitlines()
-    rule = next(i for i, ln in enumerate(lines) if ln.startswith("\u2500"))
+    rule = next(i for i, ln in enumerate(lines) if ln and set(ln) == {"-"})  # the header rule
     header = lines[rule - 1]
     columns = re.split(r"\s{2,}", header.strip())
     out: dict[str, dict[str, str]] = {}

@@ -119,12 +119,27 @@ class FittedGrid:
             yield Text(note, style="dim")
 
 
+# rich's SIMPLE_HEAD with an ASCII rule: one byte per column, so the header rule is as wide in
+# bytes as on screen (a pager, `wc -L` or a C locale counts box-drawing characters as three).
+_HEAD_RULE = box.Box(
+    "    \n"
+    "    \n"
+    " -- \n"
+    "    \n"
+    "    \n"
+    "    \n"
+    "    \n"
+    "    \n",
+    ascii=True,
+)
+
+
 def _style(grid: Grid, i: int) -> str | None:
     return "bold green" if i in grid.bold_rows else ("dim" if i in grid.dim_rows else None)
 
 
 def _table(grid: Grid, chosen: Sequence[int]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = Table(box=_HEAD_RULE, show_edge=False, pad_edge=False)
     natural = natural_widths(grid)
     least = _min_widths(grid, natural)
     for i in chosen:
