@@ -104,8 +104,10 @@ def report_grid(r: Report, options: RenderOptions | None = None) -> Grid:
         *best_cut_line(r),
         *raw_input_line(r.raw_input), *overhead_lines(r, options.sources),
         f"Memory: % of the device's usable memory. Times{scale}: edge compute + transfer "
-        "(RTT + payload up + results back) + server compute; compute from a per-operator "
-        "roofline of the device profile.",
+        "(RTT + payload up + results back) + server compute; compute from a roofline per "
+        f"kernel of each device profile's {r.request.runtime} section"
+        + (" (one kernel per PyTorch operator; on a GPU the host issues them while earlier "
+           "ones run)." if r.request.runtime == "eager" else " (its fused kernels)."),
         "Units: kB/MB/GB = 10^3/10^6/10^9 bytes; link rates in bits per second.",
         *band_notes(r.scenarios),
         energy_basis(r.device, r.link),
